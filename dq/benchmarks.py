@@ -1,0 +1,76 @@
+"""Benchmarks to check contamination against: local JSONL/Parquet files or Hugging Face datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dq.config import BenchmarkSpec
+from dq.errors import DqError, did_you_mean
+
+#: Fields tried, in order, when a benchmark names no field.
+QUESTION_FIELDS = ("question", "problem", "input", "Question", "Problem")
+
+
+def parse_benchmark_arg(arg: str) -> BenchmarkSpec:
+    """``NAME=PATH[#FIELD]``, ``NAME=hf:DATASET[:CONFIG]:SPLIT[#FIELD]`` or a bare ``PATH``."""
+    name, sep, spec = arg.partition("=")
+    if not sep:
+        name, spec = Path(arg.split("#")[0]).stem, arg
+    spec, _, fld = spec.partition("#")
+    if not name or not spec:
+        raise DqError(f"--benchmark '{arg}': use NAME=PATH[#FIELD] or NAME=hf:DATASET:SPLIT")
+    if spec.startswith("hf:"):
+        return BenchmarkSpec(name=name, hf=spec.removeprefix("hf:"), field=fld or "question")
+    return BenchmarkSpec(name=name, path=spec, field=fld or "")
+
+
+def _read_local(path: Path) -> pl.DataFrame:
+    if not path.is_file():
+        raise DqError(f"{path}: benchmark file not found")
+    try:
+        if path.suffix.lower() == ".parquet":
+            return pl.read_parquet(path)
+        return pl.read_ndjson(path, infer_schema_length=None)
+    except pl.exceptions.PolarsError as exc:
+        raise DqError(f"{path}: cannot read benchmark: {str(exc).splitlines()[0]}") from None
+
+
+def _read_hf(spec: str) -> pl.DataFrame:
+    from dq.io import parse_hf_spec
+
+    name, config, split = parse_hf_spec(spec)
+    try:
+        import datasets
+
+        table = datasets.load_dataset(name, config, split=split).data.table
+    except ImportError:
+        raise DqError("hf: benchmarks need the 'datasets' package: pip install 'dq[hf]'") from None
+    except Exception as exc:  # noqa: BLE001 - hub/network errors become one line
+        raise DqError(
+            f"benchmark hf:{spec}: cannot load ({type(exc).__name__}); offline? pass a local "
+            f"copy with --benchmark NAME=PATH"
+        ) from None
+    return pl.from_arrow(table)  # type: ignore[return-value]
+
+
+def load_benchmark(spec: BenchmarkSpec) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Return (frame with ``benchmark_index``, ``question``) and a description for reports."""
+    frame = _read_local(Path(spec.path)) if spec.path else _read_hf(spec.hf or "")
+    field = spec.field or next((f for f in QUESTION_FIELDS if f in frame.columns), "")
+    label = spec.path or f"hf:{spec.hf}"
+    if field not in frame.columns:
+        hint = did_you_mean(spec.field, frame.columns) if spec.field else ""
+        raise DqError(
+            f"benchmark '{spec.name}' ({label}): no field '{spec.field or '/'.join(QUESTION_FIELDS)}'"
+            f"{hint}; fields: {', '.join(frame.columns)}; choose one with NAME=PATH#FIELD"
+        )
+    if frame.schema[field] != pl.String:
+        raise DqError(f"benchmark '{spec.name}' ({label}): field '{field}' must hold strings")
+    out = frame.select(pl.col(field).fill_null("").alias("question")).with_row_index(
+        "benchmark_index"
+    )
+    info = {"name": spec.name, "source": label, "field": field, "rows": out.height}
+    return out, info

@@ -1,0 +1,86 @@
+"""Byte-exact JSONL writing: each line equals ``json.dumps(row, ensure_ascii=False)``.
+
+Lines are built with Polars string expressions (one Aho-Corasick pass escapes every string),
+written in batches, and hashed while written, so a million rows never become Python dicts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+# json.dumps(ensure_ascii=False) escapes exactly these: quote, backslash, and C0 controls.
+_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+_ESCAPES = {**{chr(i): f"\\u{i:04x}" for i in range(32)}, **_SHORT}
+_KEYS = list(_ESCAPES)
+_VALUES = [_ESCAPES[k] for k in _KEYS]
+
+
+def json_string(expr: pl.Expr) -> pl.Expr:
+    """A JSON string literal of ``expr``, as Python's ``json.dumps(ensure_ascii=False)`` writes it."""
+    return pl.lit('"') + expr.str.replace_many(_KEYS, _VALUES) + pl.lit('"')
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A value that is already JSON text (a nested object or array built by the caller)."""
+
+    expr: pl.Expr
+
+
+def object_line(fields: Sequence[tuple[str, pl.Expr | Raw]]) -> pl.Expr:
+    """One JSON object per row, keys in the given order; plain expressions are encoded strings."""
+    parts: list[pl.Expr] = []
+    for i, (key, value) in enumerate(fields):
+        prefix = ("{" if i == 0 else ", ") + json.dumps(key, ensure_ascii=False) + ": "
+        parts.append(pl.lit(prefix))
+        parts.append(value.expr if isinstance(value, Raw) else json_string(value))
+    parts.append(pl.lit("}"))
+    return pl.concat_str(parts)
+
+
+def messages_array(system_prompt: str | None, user: pl.Expr, assistant: pl.Expr) -> Raw:
+    """The chat ``messages`` list: optional system, then user and assistant turns."""
+    head = "["
+    if system_prompt is not None:
+        head += (
+            '{"role": "system", "content": ' + json.dumps(system_prompt, ensure_ascii=False) + "}, "
+        )
+    return Raw(
+        pl.concat_str(
+            [
+                pl.lit(head + '{"role": "user", "content": '),
+                json_string(user),
+                pl.lit('}, {"role": "assistant", "content": '),
+                json_string(assistant),
+                pl.lit("}]"),
+            ]
+        )
+    )
+
+
+def write_lines(frame: pl.DataFrame, line: pl.Expr, path: Path, batch_rows: int = 100_000) -> str:
+    """Write ``line`` for every row of ``frame`` to ``path``; return the file's sha256."""
+    digest = hashlib.sha256()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        for start in range(0, frame.height, batch_rows):
+            chunk = frame.slice(start, batch_rows).select(line.alias("line")).to_series()
+            data = (chunk.str.join("\n").item() + "\n").encode("utf-8")
+            fh.write(data)
+            digest.update(data)
+    return digest.hexdigest()
+
+
+def write_json(obj: object, path: Path, *, trailing_newline: bool = True) -> str:
+    """Write ``json.dumps(indent=2, ensure_ascii=False)`` and return the sha256 of the bytes."""
+    data = json.dumps(obj, indent=2, ensure_ascii=False) + ("\n" if trailing_newline else "")
+    raw = data.encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(raw)
+    return hashlib.sha256(raw).hexdigest()

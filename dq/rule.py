@@ -1,0 +1,77 @@
+"""What a rule looks like to its author: metadata as class attributes, params as a pydantic model.
+
+A row rule returns a Polars boolean expression (or, for rules with an exact batched fallback, a
+Boolean Series) that is True on failing rows. The engine does ordering, counting, sampling and
+I/O; a rule never touches files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from dq.components import Documented
+
+#: Keys of a ``[[rules]]`` entry that belong to dq, not to the rule's parameters.
+RESERVED_KEYS = frozenset({"rule", "id", "action", "description"})
+
+
+class RuleParams(BaseModel):
+    """Base for rule parameters: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass
+class RuleContext:
+    """What a rule sees: the candidate rows and a cache of derived columns shared between rules."""
+
+    rows: pl.DataFrame
+    _derived: dict[str, pl.Series] = field(default_factory=dict)
+
+    def derived(self, key: str, compute: Callable[[], pl.Series]) -> pl.Series:
+        """A column computed once per run and shared (e.g. the last ``\\boxed{}`` content)."""
+        if key not in self._derived:
+            self._derived[key] = compute()
+        return self._derived[key]
+
+    def column(self, name: str) -> pl.Series:
+        """One input column as a Series."""
+        return self.rows.get_column(name)
+
+
+class RowRule(Documented):
+    """A per-row check. Subclass, set ``code``/``name``, define ``Params`` and ``failing_rows``.
+
+    The first docstring line is the rule's summary in ``dq rules list``; the rest is its docs.
+    """
+
+    code: ClassVar[str] = ""
+    name: ClassVar[str] = ""
+    groups: ClassVar[tuple[str, ...]] = ()
+    #: The reject reason recorded for failing rows unless the rule set gives an ``id``.
+    reason: ClassVar[str] = ""
+    #: Input columns the rule reads; the loader checks they exist.
+    columns: ClassVar[tuple[str, ...]] = ()
+
+    class Params(RuleParams):
+        """No parameters."""
+
+    def __init__(self, params: RuleParams | None = None) -> None:
+        self.params: Any = params if params is not None else self.Params()
+
+    def failing_rows(self, ctx: RuleContext) -> pl.Expr | pl.Series:
+        """Boolean expression or Series, True where the row fails. Null counts as passing."""
+        raise NotImplementedError
+
+    def details(self, ctx: RuleContext, flagged: pl.DataFrame) -> list[str | None]:
+        """Optional detail per flagged row (which pattern fired, the two answers compared)."""
+        return [None] * flagged.height
+
+    @classmethod
+    def default_reason(cls) -> str:
+        return cls.reason or cls.name.rsplit(".", 1)[-1]

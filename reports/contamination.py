@@ -1,0 +1,151 @@
+"""Contamination report: the study's report keys, with every benchmark and every curated row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import polars as pl
+
+from dq.components import Reporter
+from dq.manifest import run_timestamp
+from dq.normalize import CANONICAL_RULE, canonical_problem
+from dq.run import RunState
+
+MAX_EXAMPLES = 25
+FAILURE_RULE = (
+    "If benchmark overlap is greater than 0, rebuild without contaminated rows or change the "
+    "benchmark anchor before comparison proceeds. If train/val overlap is greater than 0, "
+    "rebuild the split before training."
+)
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(canonical_problem(text).encode("utf-8")).hexdigest()
+
+
+def _examples(matches: pl.DataFrame, questions: pl.DataFrame) -> list[dict[str, Any]]:
+    examples = []
+    for (index,), group in matches.group_by(["benchmark_index"], maintain_order=True):
+        refs = [
+            {
+                "row_id": r["row_id"],
+                "source": r["source"],
+                "problem_hash": _hash(r["problem"]),
+                "split": r["split"],
+                "row_index": r["row_index"],
+                "method": r["method"],
+            }
+            for r in group.iter_rows(named=True)
+        ]
+        question = questions["question"][int(index)]
+        examples.append(
+            {
+                "benchmark_index": int(index),
+                "benchmark_question_hash": _hash(question),
+                "training_matches": refs,
+            }
+        )
+    return examples
+
+
+def benchmark_section(state: RunState, name: str) -> dict[str, Any]:
+    matches = state.matches if state.matches is not None and state.matches.height else None
+    mine = (
+        matches.filter(pl.col("benchmark") == name).sort("benchmark_index", "pos")
+        if matches is not None
+        else None
+    )
+    examples = _examples(mine, state.benchmarks[name]) if mine is not None and mine.height else []
+    return {
+        **state.benchmark_info[name],
+        "overlap_count": mine.height if mine is not None else 0,
+        "overlapping_question_record_count": len(examples),
+        "overlapping_question_ids_or_hashes": examples[:MAX_EXAMPLES],
+    }
+
+
+def build_report(state: RunState) -> dict[str, Any]:
+    sections = {name: benchmark_section(state, name) for name in state.benchmarks}
+    overlap = state.contamination_report.get("train_val_overlap", {})
+    checks = [g for g in state.gates if g.name != "train_val_overlap"]
+    leakage = next((g for g in state.gates if g.name == "train_val_overlap"), None)
+    first = next(iter(sections.values()), {})
+    train, val = state.require("train"), state.require("val")
+    return {
+        "created_at": run_timestamp(),
+        "status": state.status,
+        "benchmark": {k: first.get(k) for k in ("name", "source", "field", "rows")},
+        "training_source_filter": {
+            "source": "all",
+            "compared_field": "problem",
+            "splits": ["train", "val"],
+        },
+        "normalization_rule": CANONICAL_RULE,
+        "inputs": {
+            "train_path": "raw/train.jsonl",
+            "val_path": "raw/val.jsonl",
+            "train_rows": train.height,
+            "val_rows": val.height,
+            "train_gsm8k_rows_compared_to_benchmark": int((train["source"] == "gsm8k").sum()),
+            "rows_compared_to_benchmarks": train.height + val.height,
+        },
+        "overlap_count": sum(s["overlap_count"] for s in sections.values()),
+        "overlapping_question_ids_or_hashes": [
+            {"benchmark": n, **e}
+            for n, s in sections.items()
+            for e in s["overlapping_question_ids_or_hashes"]
+        ][:MAX_EXAMPLES],
+        "overlapping_question_record_count": sum(
+            s["overlapping_question_record_count"] for s in sections.values()
+        ),
+        "train_val_overlap": overlap,
+        "pass_fail_outcome": {
+            "benchmark_contamination": "fail"
+            if any(g.status == "fail" for g in checks)
+            else "pass",
+            "train_val_overlap": leakage.status if leakage else "pass",
+        },
+        "failure_rule": FAILURE_RULE,
+        "checks": [vars(g) for g in checks],
+        "benchmarks": sections,
+    }
+
+
+class ContaminationJson(Reporter):
+    """reports/contamination.json: the study's contamination/integrity report, all benchmarks."""
+
+    name = "contamination-json"
+    filename = "contamination.json"
+
+    def write(self, state: RunState) -> bytes:
+        return json.dumps(build_report(state), indent=2, ensure_ascii=False).encode("utf-8")
+
+
+class ContaminationMatches(Reporter):
+    """reports/contamination_matches.jsonl: every (curated row, benchmark item) match found."""
+
+    name = "contamination-matches"
+    filename = "contamination_matches.jsonl"
+
+    def write(self, state: RunState) -> bytes:
+        matches = state.matches
+        if matches is None or not matches.height:
+            return b""
+        cols = [
+            "benchmark",
+            "benchmark_index",
+            "method",
+            "check",
+            "action",
+            "score",
+            "split",
+            "row_index",
+            "row_id",
+            "source",
+        ]
+        rows = (
+            matches.sort("benchmark", "benchmark_index", "pos").select(cols).iter_rows(named=True)
+        )
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")

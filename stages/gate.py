@@ -1,0 +1,160 @@
+"""Gate stage: contamination checks against benchmarks, then the train/val leakage gate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+from pydantic import ValidationError
+
+from dq import vector
+from dq.benchmarks import load_benchmark, parse_benchmark_arg
+from dq.components import Stage
+from dq.config import BenchmarkSpec
+from dq.errors import DqError
+from dq.normalize import problem_hash
+from dq.run import GateVerdict, RunState
+
+MAX_EXAMPLES = 25
+
+
+def benchmark_specs(state: RunState) -> list[BenchmarkSpec]:
+    """Rule-set benchmarks, replaced or extended by ``--benchmark``; the demo brings its own."""
+    specs = {b.name: b for b in state.rule_set.benchmarks}
+    cli = [parse_benchmark_arg(a) for a in state.benchmark_args]
+    if state.input_info.get("kind") == "demo" and not cli:
+        return []
+    for spec in cli:
+        specs[spec.name] = spec
+    return list(specs.values())
+
+
+def load_benchmarks(state: RunState) -> None:
+    if state.input_info.get("kind") == "demo" and not state.benchmark_args:
+        from dq.demo import demo_benchmark
+
+        frame = demo_benchmark()
+        state.benchmarks["gsm8k-demo"] = frame
+        state.benchmark_info["gsm8k-demo"] = {
+            "name": "gsm8k-demo",
+            "source": "demo:",
+            "field": "question",
+            "rows": frame.height,
+        }
+    for spec in benchmark_specs(state):
+        frame, info = load_benchmark(spec)
+        state.benchmarks[spec.name] = frame
+        state.benchmark_info[spec.name] = info
+
+
+def curated_rows(state: RunState) -> pl.DataFrame:
+    train, val = state.require("train"), state.require("val")
+    return pl.concat(
+        [train.with_columns(split=pl.lit("train")), val.with_columns(split=pl.lit("val"))]
+    ).with_row_index("pos")
+
+
+def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
+    found = []
+    for i, entry in enumerate(state.rule_set.contamination):
+        check_cls = state.registry.get("contamination_checks", entry.check)
+        try:
+            options = check_cls.Options.model_validate(entry.options)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise DqError(
+                f"{state.rule_set.source_path}: contamination[{i}].{first['loc'][0]}: {first['msg']}"
+            ) from None
+        matches = check_cls(options).find(curated, state.benchmarks)
+        method = getattr(check_cls, "method", entry.check)
+        status = (
+            "pass" if matches.height == 0 else ("warn" if entry.action == "warn" else entry.action)
+        )
+        drop_rows = matches["pos"].n_unique() if entry.action == "drop" else 0
+        verdict_status = "fail" if status == "fail" else ("warn" if matches.height else "pass")
+        state.gates.append(
+            GateVerdict(entry.check, entry.action, verdict_status, matches.height, drop_rows)
+        )
+        found.append(
+            matches.with_columns(
+                check=pl.lit(entry.check), method=pl.lit(method), action=pl.lit(entry.action)
+            )
+        )
+    return pl.concat(found, how="diagonal") if found else pl.DataFrame()
+
+
+def train_val_overlap(train: pl.DataFrame, val: pl.DataFrame) -> dict[str, Any]:
+    """The study's integrity check: row_id overlap and canonical-problem overlap, train vs val."""
+    ids = set(train["row_id"]) & set(val["row_id"])
+    tc = vector.with_canonical(train).select("row_id", "source", "problem", "canonical")
+    vc = vector.with_canonical(val).select("row_id", "source", "problem", "canonical")
+    hits = vc.join(tc, on="canonical", suffix="_train")
+    examples = []
+    for (vid,), group in hits.group_by(["row_id"], maintain_order=True):
+        first = group.row(0, named=True)
+        refs = [
+            _ref(r["row_id_train"], r["source_train"], r["problem_train"])
+            for r in group.head(25).iter_rows(named=True)
+        ]
+        examples.append(
+            {
+                "val_row": _ref(vid, first["source"], first["problem"]),
+                "train_matches": refs,
+                "train_match_count": group.height,
+            }
+        )
+    overlapped = sorted(ids | set(hits["row_id"]))
+    return {
+        "row_id_overlap_count": len(ids),
+        "row_id_overlap_examples": sorted(ids)[:MAX_EXAMPLES],
+        "problem_text_overlap_count": hits["row_id"].n_unique(),
+        "problem_text_overlap_examples": examples[:MAX_EXAMPLES],
+        "overlapped_val_row_count": len(overlapped),
+        "overlapped_val_row_id_examples": overlapped[:MAX_EXAMPLES],
+    }
+
+
+def _ref(rid: str, source: str, problem: str) -> dict[str, str]:
+    return {"row_id": rid, "source": source, "problem_hash": problem_hash(problem)}
+
+
+class GateStage(Stage):
+    """Run every contamination check on all curated rows, apply fail/drop/warn, check leakage."""
+
+    name = "gate"
+
+    def run(self, state: RunState) -> None:
+        load_benchmarks(state)
+        curated = curated_rows(state)
+        matches = run_checks(state, curated) if state.benchmarks else pl.DataFrame()
+        state.matches = (
+            matches.join(
+                curated.select("pos", "row_index", "row_id", "source", "split", "problem"), on="pos"
+            )
+            if matches.height
+            else matches
+        )
+        if matches.height:
+            drop = set(matches.filter(pl.col("action") == "drop")["pos"].to_list())
+            if drop:
+                keep = ~curated["pos"].is_in(list(drop))
+                kept = curated.filter(keep)
+                state.train = kept.filter(pl.col("split") == "train").drop("pos", "split")
+                state.val = kept.filter(pl.col("split") == "val").drop("pos", "split")
+                state.dropped_rows = len(drop)
+        overlap = train_val_overlap(state.train, state.val)  # type: ignore[arg-type]
+        leaked = overlap["row_id_overlap_count"] + overlap["problem_text_overlap_count"]
+        action = state.rule_set.leakage.action
+        state.gates.append(
+            GateVerdict(
+                "train_val_overlap",
+                action,
+                "pass" if not leaked else ("fail" if action == "fail" else "warn"),
+                leaked,
+            )
+        )
+        state.contamination_report["train_val_overlap"] = overlap
+        for gate in state.gates:
+            state.log(
+                f"gate: {gate.name}: {gate.status} ({gate.matches} matches, action {gate.action})"
+            )
