@@ -69,8 +69,6 @@ def load_benchmark(spec: BenchmarkSpec) -> tuple[pl.DataFrame, dict[str, Any]]:
         )
     if frame.schema[field] != pl.String:
         raise DqError(f"benchmark '{spec.name}' ({label}): field '{field}' must hold strings")
-    out = frame.select(pl.col(field).fill_null("").alias("question")).with_row_index(
-        "benchmark_index"
-    )
+    out = frame.select(pl.col(field).fill_null("").alias("question")).with_row_index("benchmark_index")
     info = {"name": spec.name, "source": label, "field": field, "rows": out.height}
     return out, info

@@ -66,26 +66,18 @@ def _parse_columns(values: tuple[str, ...]) -> dict[str, str]:
     for value in values:
         key, sep, name = value.partition("=")
         if not sep or not key or not name:
-            raise DqError(
-                f"--column '{value}': use DQFIELD=INPUTCOLUMN, e.g. source=problem_source"
-            )
+            raise DqError(f"--column '{value}': use DQFIELD=INPUTCOLUMN, e.g. source=problem_source")
         mapping[key] = name
     return mapping
 
 
 @cli.command()
-@click.option(
-    "--rules", "rules_path", required=True, type=click.Path(path_type=Path), help="Rule set TOML."
-)
+@click.option("--rules", "rules_path", required=True, type=click.Path(path_type=Path), help="Rule set TOML.")
 @click.option(
     "--input", "input_spec", help="JSONL/Parquet/CSV file or hf:NAME[:CONFIG]:SPLIT; default: demo."
 )
-@click.option(
-    "--benchmark", "benchmarks", multiple=True, help="NAME=PATH[#FIELD] or NAME=hf:DATASET:SPLIT."
-)
-@click.option(
-    "--out", "out_dir", type=click.Path(path_type=Path), default=Path("dq-out"), show_default=True
-)
+@click.option("--benchmark", "benchmarks", multiple=True, help="NAME=PATH[#FIELD] or NAME=hf:DATASET:SPLIT.")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("dq-out"), show_default=True)
 @click.option("--column", "columns", multiple=True, help="Column mapping DQFIELD=INPUTCOLUMN.")
 @click.option(
     "--contamination-action",
@@ -94,9 +86,7 @@ def _parse_columns(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing output folder.")
 @click.option("--quiet", is_flag=True, help="No progress lines and no summary table.")
-@click.option(
-    "--strict-plugins", is_flag=True, help="A plugin that fails to load is an error (exit 2)."
-)
+@click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error (exit 2).")
 def run(
     rules_path: Path,
     input_spec: str | None,
@@ -136,9 +126,7 @@ def run(
         width = max(len(label) for label, _ in summary_rows(state))
         for label, value in summary_rows(state):
             click.echo(f"{label.ljust(width)}  {value}")
-        click.echo(
-            f"{'written'.ljust(width)}  {result.out_dir}/ (manifest.json, raw/, rendered/, reports/)"
-        )
+        click.echo(f"{'written'.ljust(width)}  {result.out_dir}/ (manifest.json, raw/, rendered/, reports/)")
     sys.exit(result.exit_code)
 
 

@@ -20,12 +20,8 @@ def dq_register_commands(cli: click.Group) -> None:
     @click.option("--per-source", default=50, show_default=True, help="Accepted rows per source.")
     @click.option("--per-rule", default=20, show_default=True, help="Flagged rows per reject rule.")
     @click.option("--seed", default=20260420, show_default=True)
-    @click.option(
-        "--to", "to_dir", type=click.Path(path_type=Path), help="Default: RUN_DIR/review."
-    )
-    def review_export(
-        run_dir: Path, per_source: int, per_rule: int, seed: int, to_dir: Path | None
-    ) -> None:
+    @click.option("--to", "to_dir", type=click.Path(path_type=Path), help="Default: RUN_DIR/review.")
+    def review_export(run_dir: Path, per_source: int, per_rule: int, seed: int, to_dir: Path | None) -> None:
         """Sample flagged rows per rule and accepted rows per source into JSONL + Markdown."""
         from dq.review import export_pack
 

@@ -55,8 +55,7 @@ class LeakageSpec(Model):
 
 class RenderSpec(Model):
     system_prompt: str = (
-        "You are a careful math solver. Solve the problem step by step. "
-        "Put the final answer in \\boxed{}."
+        "You are a careful math solver. Solve the problem step by step. Put the final answer in \\boxed{}."
     )
     renderer_name: str = "qwen3_disable_thinking"
     model_name: str = "Qwen/Qwen3-8B"

@@ -15,17 +15,13 @@ if TYPE_CHECKING:
 def param_rows(rule_cls: type) -> list[dict[str, Any]]:
     rows = []
     for name, info in rule_cls.Params.model_fields.items():
-        ann = getattr(info.annotation, "__name__", None) or str(info.annotation).replace(
-            "typing.", ""
-        )
+        ann = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
         rows.append(
             {
                 "name": name,
                 "type": ann,
                 "required": info.is_required(),
-                "default": None
-                if info.is_required()
-                else info.get_default(call_default_factory=True),
+                "default": None if info.is_required() else info.get_default(call_default_factory=True),
                 "description": info.description or "",
             }
         )
@@ -45,9 +41,7 @@ def rule_snippet(rule_cls: type) -> str:
     for p in param_rows(rule_cls):
         value = p["default"] if not p["required"] else ("..." if p["type"] == "str" else None)
         lines.append(
-            f"{p['name']} = {_toml_value(value)}"
-            if value is not None
-            else f"# {p['name']} = (required)"
+            f"{p['name']} = {_toml_value(value)}" if value is not None else f"# {p['name']} = (required)"
         )
     return "\n".join(lines)
 
@@ -128,9 +122,7 @@ def plugin_rows(rt: Runtime) -> list[dict[str, Any]]:
     for (kind, name), owner in rt.registry.owner.items():
         if owner in by_dist:
             cls = rt.registry.items[kind][name]
-            by_dist[owner][kind].append(
-                getattr(cls, "code", "") or name if kind == "rules" else name
-            )
+            by_dist[owner][kind].append(getattr(cls, "code", "") or name if kind == "rules" else name)
     rows = []
     for row in by_dist.values():
         row["hooks"] = sorted(row["hooks"])

@@ -44,9 +44,7 @@ def describe_params(rule_cls: type[RowRule]) -> str:
     parts = []
     for name, info in fields.items():
         ann = getattr(info.annotation, "__name__", str(info.annotation))
-        parts.append(
-            f"{name} ({ann})" if info.is_required() else f"{name} ({ann}, default {info.default!r})"
-        )
+        parts.append(f"{name} ({ann})" if info.is_required() else f"{name} ({ann}, default {info.default!r})")
     return ", ".join(parts) or "none"
 
 
@@ -68,9 +66,7 @@ def bind_rule(entry: RuleEntry, index: int, registry: Registry, origin: str) -> 
     return BoundRule(index, entry.id or rule_cls.default_reason(), entry.action, rule_cls(params))
 
 
-def _param_error(
-    where: str, entry: RuleEntry, rule_cls: type[RowRule], exc: ValidationError
-) -> str:
+def _param_error(where: str, entry: RuleEntry, rule_cls: type[RowRule], exc: ValidationError) -> str:
     first = exc.errors()[0]
     key = ".".join(str(p) for p in first["loc"])
     if first["type"] == "extra_forbidden":
@@ -78,9 +74,7 @@ def _param_error(
     else:
         msg = first["msg"].removeprefix("Value error, ")
     loc = f".{key}" if key else ""
-    return (
-        f"{where}{loc} (rule '{entry.rule}'): {msg}; valid parameters: {describe_params(rule_cls)}"
-    )
+    return f"{where}{loc} (rule '{entry.rule}'): {msg}; valid parameters: {describe_params(rule_cls)}"
 
 
 def bind_rules(rule_set: RuleSet, registry: Registry) -> list[BoundRule]:
@@ -96,7 +90,8 @@ def bind_rules(rule_set: RuleSet, registry: Registry) -> list[BoundRule]:
     return bound
 
 
-def _mask(rule: RowRule, ctx: RuleContext) -> pl.Series:
+def rule_mask(rule: RowRule, ctx: RuleContext) -> pl.Series:
+    """Evaluate one rule to a Boolean Series; null counts as passing."""
     result = rule.failing_rows(ctx)
     if isinstance(result, pl.Expr):
         result = ctx.rows.select(result.alias("fail")).to_series()
@@ -111,13 +106,13 @@ def apply_rules(rows: pl.DataFrame, bound: list[BoundRule]) -> CurateResult:
             break
         leading_skips.append(b)
     for b in leading_skips:
-        rows = rows.filter(~_mask(b.rule, RuleContext(rows)))
+        rows = rows.filter(~rule_mask(b.rule, RuleContext(rows)))
     rest = bound[len(leading_skips) :]
     ctx = RuleContext(rows)
     first = pl.Series("first", [None] * rows.height, dtype=pl.Int32)
     verdict_frames = []
     for pos, b in enumerate(rest):
-        mask = _mask(b.rule, ctx)
+        mask = rule_mask(b.rule, ctx)
         first = first.zip_with(first.is_not_null() | ~mask, pl.Series([pos], dtype=pl.Int32))
         flagged = rows.filter(mask)
         if flagged.height:

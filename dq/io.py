@@ -58,9 +58,7 @@ def _first_keys(path: Path) -> list[str]:
                 except ValueError as exc:
                     raise DqError(f"{path}:{lineno}: malformed JSON: {exc}") from None
                 if not isinstance(obj, dict):
-                    raise DqError(
-                        f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}"
-                    )
+                    raise DqError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
                 return list(obj)
     raise DqError(f"{path}: empty input (no rows)")
 
@@ -124,9 +122,7 @@ def read_table_file(path: Path, mapping: dict[str, str]) -> pl.DataFrame:
         elif suffix == ".csv":
             available = pl.read_csv(path, n_rows=0).columns
             columns = resolve_columns(available, mapping, str(path))
-            frame = pl.read_csv(
-                path, infer_schema=False, columns=list(dict.fromkeys(columns.values()))
-            )
+            frame = pl.read_csv(path, infer_schema=False, columns=list(dict.fromkeys(columns.values())))
         else:
             raise DqError(f"{path}: unknown input format '{suffix}' (use .jsonl, .parquet or .csv)")
     except (pl.exceptions.PolarsError, OSError) as exc:
@@ -156,9 +152,7 @@ def iter_hf_batches(
     try:
         import datasets
     except ImportError:
-        raise DqError(
-            "reading hf: inputs needs the 'datasets' package: pip install 'dq[hf]'"
-        ) from None
+        raise DqError("reading hf: inputs needs the 'datasets' package: pip install 'dq[hf]'") from None
     try:
         stream = datasets.load_dataset(name, config, split=split, streaming=True, **load_kwargs)
         for batch in stream.iter(batch_size=batch_size):

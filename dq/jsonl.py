@@ -48,9 +48,7 @@ def messages_array(system_prompt: str | None, user: pl.Expr, assistant: pl.Expr)
     """The chat ``messages`` list: optional system, then user and assistant turns."""
     head = "["
     if system_prompt is not None:
-        head += (
-            '{"role": "system", "content": ' + json.dumps(system_prompt, ensure_ascii=False) + "}, "
-        )
+        head += '{"role": "system", "content": ' + json.dumps(system_prompt, ensure_ascii=False) + "}, "
     return Raw(
         pl.concat_str(
             [

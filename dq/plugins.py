@@ -64,9 +64,7 @@ class Registry:
             )
         if name in self.items[kind]:
             other = self.owner[(kind, name)]
-            raise DqError(
-                f"duplicate {kind[:-1]} name '{name}': registered by '{other}' and '{plugin}'"
-            )
+            raise DqError(f"duplicate {kind[:-1]} name '{name}': registered by '{other}' and '{plugin}'")
         if kind == "rules":
             self._check_rule_code(cls, plugin)
         self.items[kind][name] = cls
@@ -115,9 +113,7 @@ def make_plugin_manager(
     for module_name in DEFAULT_PLUGINS:
         module = importlib.import_module(module_name)
         pm.register(module, name=module_name)
-        infos[module_name] = PluginInfo(
-            module_name, module, BUILTIN_PLUGIN_NAME, _dq_version(), True
-        )
+        infos[module_name] = PluginInfo(module_name, module, BUILTIN_PLUGIN_NAME, _dq_version(), True)
     errors: list[str] = []
     if load_entrypoints:
         errors = _load_entrypoints(pm, infos)
@@ -174,9 +170,7 @@ def build_registry(pm: pluggy.PluginManager, infos: dict[str, PluginInfo]) -> Re
             label = info.dist if info and info.dist and not builtin else impl.plugin_name
             owner = BUILTIN_PLUGIN_NAME if builtin else label
 
-            def register(
-                cls: type, _kind: str = kind, _owner: str = owner, _b: bool = builtin
-            ) -> None:
+            def register(cls: type, _kind: str = kind, _owner: str = owner, _b: bool = builtin) -> None:
                 registry.add(_kind, cls, _owner, _b)
 
             impl.function(register=register)

@@ -100,9 +100,7 @@ def execute(state: RunState) -> RunResult:
     if state.out_dir.exists() and not state.overwrite and any(state.out_dir.iterdir()):
         raise DqError(f"{state.out_dir}: output folder exists and is not empty; pass --overwrite")
     state.out_dir.parent.mkdir(parents=True, exist_ok=True)
-    state.work_dir = Path(
-        tempfile.mkdtemp(prefix=f".{state.out_dir.name}.tmp-", dir=state.out_dir.parent)
-    )
+    state.work_dir = Path(tempfile.mkdtemp(prefix=f".{state.out_dir.name}.tmp-", dir=state.out_dir.parent))
     try:
         stages = [state.registry.get("stages", name)() for name in state.rule_set.pipeline]
         state.pm.hook.dq_before_run(run=state)

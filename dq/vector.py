@@ -41,9 +41,7 @@ def needs_reference(s: pl.Series) -> pl.Series:
     return non_ascii(s) | s.str.contains(_ODD_CONTROL)
 
 
-def patch(
-    result: pl.Series, mask: pl.Series, source: pl.Series, fn: Callable[[str], Any]
-) -> pl.Series:
+def patch(result: pl.Series, mask: pl.Series, source: pl.Series, fn: Callable[[str], Any]) -> pl.Series:
     """Replace ``result`` where ``mask`` holds by ``fn`` applied to ``source`` (reference path)."""
     idx = mask.fill_null(False).arg_true()
     if idx.len() == 0:

@@ -102,9 +102,7 @@ def build_report(state: RunState) -> dict[str, Any]:
         ),
         "train_val_overlap": overlap,
         "pass_fail_outcome": {
-            "benchmark_contamination": "fail"
-            if any(g.status == "fail" for g in checks)
-            else "pass",
+            "benchmark_contamination": "fail" if any(g.status == "fail" for g in checks) else "pass",
             "train_val_overlap": leakage.status if leakage else "pass",
         },
         "failure_rule": FAILURE_RULE,
@@ -145,7 +143,5 @@ class ContaminationMatches(Reporter):
             "row_id",
             "source",
         ]
-        rows = (
-            matches.sort("benchmark", "benchmark_index", "pos").select(cols).iter_rows(named=True)
-        )
+        rows = matches.sort("benchmark", "benchmark_index", "pos").select(cols).iter_rows(named=True)
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")

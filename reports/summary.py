@@ -15,10 +15,7 @@ def summary_rows(state: RunState) -> list[tuple[str, str]]:
         ("accepted", str(state.require("accepted").height)),
         ("rejected", str(state.require("rejected").height)),
     ]
-    rows += [
-        (f"  rejected {reason}", str(n))
-        for reason, n in state.reject_reasons.items()
-    ]
+    rows += [(f"  rejected {reason}", str(n)) for reason, n in state.reject_reasons.items()]
     split = state.require("split")
     rows += [
         ("train rows / groups", f"{state.require('train').height} / {split.train_groups}"),
@@ -40,7 +37,5 @@ class SummaryMarkdown(Reporter):
     def write(self, state: RunState) -> bytes:
         lines = [f"# dq run: {state.rule_set.name}", "", "| what | value |", "|---|---|"]
         lines += [f"| {label.strip()} | {value} |" for label, value in summary_rows(state)]
-        lines += ["", "## Files", ""] + [
-            f"- `{p}` sha256 `{h}`" for p, h in sorted(state.outputs.items())
-        ]
+        lines += ["", "## Files", ""] + [f"- `{p}` sha256 `{h}`" for p, h in sorted(state.outputs.items())]
         return ("\n".join(lines) + "\n").encode("utf-8")

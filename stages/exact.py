@@ -49,11 +49,7 @@ class ExactCheck(ContaminationCheck):
                     pl.lit(1.0).alias("score"),
                 )
             )
-        return (
-            pl.concat(found).sort("benchmark", "benchmark_index", "pos")
-            if found
-            else empty_matches()
-        )
+        return pl.concat(found).sort("benchmark", "benchmark_index", "pos") if found else empty_matches()
 
 
 def empty_matches() -> pl.DataFrame:

@@ -67,14 +67,10 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
             ) from None
         matches = check_cls(options).find(curated, state.benchmarks)
         method = getattr(check_cls, "method", entry.check)
-        status = (
-            "pass" if matches.height == 0 else ("warn" if entry.action == "warn" else entry.action)
-        )
+        status = "pass" if matches.height == 0 else ("warn" if entry.action == "warn" else entry.action)
         drop_rows = matches["pos"].n_unique() if entry.action == "drop" else 0
         verdict_status = "fail" if status == "fail" else ("warn" if matches.height else "pass")
-        state.gates.append(
-            GateVerdict(entry.check, entry.action, verdict_status, matches.height, drop_rows)
-        )
+        state.gates.append(GateVerdict(entry.check, entry.action, verdict_status, matches.height, drop_rows))
         found.append(
             matches.with_columns(
                 check=pl.lit(entry.check), method=pl.lit(method), action=pl.lit(entry.action)
@@ -128,9 +124,7 @@ class GateStage(Stage):
         curated = curated_rows(state)
         matches = run_checks(state, curated) if state.benchmarks else pl.DataFrame()
         state.matches = (
-            matches.join(
-                curated.select("pos", "row_index", "row_id", "source", "split", "problem"), on="pos"
-            )
+            matches.join(curated.select("pos", "row_index", "row_id", "source", "split", "problem"), on="pos")
             if matches.height
             else matches
         )
@@ -155,6 +149,4 @@ class GateStage(Stage):
         )
         state.contamination_report["train_val_overlap"] = overlap
         for gate in state.gates:
-            state.log(
-                f"gate: {gate.name}: {gate.status} ({gate.matches} matches, action {gate.action})"
-            )
+            state.log(f"gate: {gate.name}: {gate.status} ({gate.matches} matches, action {gate.action})")

@@ -22,9 +22,7 @@ class LoadStage(Stage):
 
             state.rows = demo_rows().with_row_index("row_index")
             state.input_info = {"path": "demo:", "kind": "demo", "rows": state.rows.height}
-            state.log(
-                f"load: no --input, using the embedded demo corpus ({state.rows.height} rows)"
-            )
+            state.log(f"load: no --input, using the embedded demo corpus ({state.rows.height} rows)")
             return
         state.rows = io.read_rows(spec, mapping)
         info = {"path": spec, "rows": state.rows.height, "columns": mapping}

@@ -53,7 +53,5 @@ class RenderStage(Stage):
             "splits": {split: {"rows": frame.height} for split, frame in splits.items()},
             "artifacts": {f"{s}_jsonl": f"rendered/{s}.jsonl" for s in splits},
         }
-        state.outputs["rendered/manifest.json"] = write_json(
-            manifest, work / "rendered/manifest.json"
-        )
+        state.outputs["rendered/manifest.json"] = write_json(manifest, work / "rendered/manifest.json")
         state.log(f"render: chat rows for {sum(f.height for f in splits.values())} rows")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from dq.components import Stage
-from dq.vector import with_canonical
 from dq.errors import DqError
 from dq.run import RunState
+from dq.vector import with_canonical
 
 
 class SplitStage(Stage):

@@ -11,7 +11,7 @@ import polars as pl
 from pydantic import Field
 
 from dq import vector
-from dq.components import Options, Splitter, SplitResult
+from dq.components import Options, SplitResult, Splitter
 from dq.hookspecs import hookimpl
 
 if TYPE_CHECKING:
@@ -74,9 +74,7 @@ class GroupedSplitter(Splitter):
         to_val = before < target
         rank = np.empty(n_groups, dtype=np.int64)
         rank[np.asarray(order)] = np.arange(n_groups)
-        flat = grouped.with_columns(rank=pl.Series(rank)[grouped["group"]]).sort(
-            "rank", maintain_order=True
-        )
+        flat = grouped.with_columns(rank=pl.Series(rank)[grouped["group"]]).sort("rank", maintain_order=True)
         in_val = pl.Series(to_val)[flat["rank"]]
         train = flat.filter(~in_val)["pos"].to_list()
         val = flat.filter(in_val)["pos"].to_list()

@@ -35,17 +35,11 @@ class WriteStage(Stage):
         work = state.require("work_dir")
         for split in ("train", "val"):
             frame = state.require(split)
-            state.outputs[f"raw/{split}.jsonl"] = write_lines(
-                frame, raw_line(), work / f"raw/{split}.jsonl"
-            )
+            state.outputs[f"raw/{split}.jsonl"] = write_lines(frame, raw_line(), work / f"raw/{split}.jsonl")
         verdicts = state.require("verdicts")
-        rules = verdicts.group_by("row_index", maintain_order=True).agg(
-            rules=pl.col("rule").str.join(",")
-        )
+        rules = verdicts.group_by("row_index", maintain_order=True).agg(rules=pl.col("rule").str.join(","))
         rejected = state.require("rejected").join(rules, on="row_index", how="left")
-        state.outputs["rejected.jsonl"] = write_lines(
-            rejected, rejected_line(), work / "rejected.jsonl"
-        )
+        state.outputs["rejected.jsonl"] = write_lines(rejected, rejected_line(), work / "rejected.jsonl")
         verdict_line = object_line(
             [
                 ("row_index", pl.col("row_index").cast(pl.String)),
@@ -53,9 +47,7 @@ class WriteStage(Stage):
                 ("detail", pl.col("detail").fill_null("")),
             ]
         )
-        state.outputs["verdicts.jsonl"] = write_lines(
-            verdicts, verdict_line, work / "verdicts.jsonl"
-        )
+        state.outputs["verdicts.jsonl"] = write_lines(verdicts, verdict_line, work / "verdicts.jsonl")
         for name in state.rule_set.reports:
             reporter = state.registry.get("reporters", name)()
             path = work / "reports" / reporter.filename

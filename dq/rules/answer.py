@@ -61,7 +61,5 @@ class BoxedMismatch(RowRule):
 
         return [
             f"boxed={last_boxed(sol)!r} expected={ans!r}"
-            for sol, ans in zip(
-                flagged[self.params.column], flagged[self.params.answer_column], strict=True
-            )
+            for sol, ans in zip(flagged[self.params.column], flagged[self.params.answer_column], strict=True)
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Self
 
 import polars as pl
 from pydantic import Field, field_validator, model_validator
@@ -47,16 +48,16 @@ class Phrases(RowRule):
         phrases: dict[str, str] = Field(description='Named phrases: name = "substring".')
         lowercase: bool = Field(True, description="Match against text.lower().")
 
-    @model_validator(mode="after")
-    def _lowercase_phrases(self) -> Phrases.Params:
-        if self.lowercase:
-            for key, phrase in self.phrases.items():
-                if phrase != phrase.lower():
-                    raise ValueError(
-                        f"phrase '{key}' = {phrase!r} has upper case but is matched against "
-                        "lower-cased text, so it can never match; write it in lower case"
-                    )
-        return self
+        @model_validator(mode="after")
+        def check_lowercase(self) -> Self:
+            if self.lowercase:
+                for key, phrase in self.phrases.items():
+                    if phrase != phrase.lower():
+                        raise ValueError(
+                            f"phrase '{key}' = {phrase!r} has upper case but is matched against "
+                            "lower-cased text, so it can never match; write it in lower case"
+                        )
+            return self
 
     def failing_rows(self, ctx: RuleContext) -> pl.Series:
         p = self.params
@@ -89,17 +90,15 @@ class Regexes(RowRule):
         patterns: dict[str, str] = Field(description="Named regexes: name = 'pattern'.")
         ignorecase: bool = Field(True, description="Compile with re.IGNORECASE.")
 
-    @field_validator("patterns")
-    @classmethod
-    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
-        for key, pattern in patterns.items():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(
-                    f"pattern '{key}' = {pattern!r} is not a valid regex: {exc}"
-                ) from None
-        return patterns
+        @field_validator("patterns")
+        @classmethod
+        def check_compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+            for key, pattern in patterns.items():
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ValueError(f"pattern '{key}' = {pattern!r} is not a valid regex: {exc}") from None
+            return patterns
 
     def failing_rows(self, ctx: RuleContext) -> pl.Series:
         p = self.params
@@ -112,6 +111,5 @@ class Regexes(RowRule):
         flags = re.IGNORECASE if p.ignorecase else 0
         compiled = {k: re.compile(v, flags) for k, v in p.patterns.items()}
         return [
-            ",".join(k for k, c in compiled.items() if c.search(text)) or None
-            for text in flagged[p.column]
+            ",".join(k for k, c in compiled.items() if c.search(text)) or None for text in flagged[p.column]
         ]
