@@ -37,5 +37,5 @@ class SummaryMarkdown(Reporter):
     def write(self, state: RunState) -> bytes:
         lines = [f"# dq run: {state.rule_set.name}", "", "| what | value |", "|---|---|"]
         lines += [f"| {label.strip()} | {value} |" for label, value in summary_rows(state)]
-        lines += ["", "## Files", ""] + [f"- `{p}` sha256 `{h}`" for p, h in sorted(state.outputs.items())]
+        lines += ["", "## Files (sha256 in manifest.json)", ""] + [f"- `{p}`" for p in sorted(state.outputs)]
         return ("\n".join(lines) + "\n").encode("utf-8")

@@ -42,7 +42,7 @@ class WriteStage(Stage):
         state.outputs["rejected.jsonl"] = write_lines(rejected, rejected_line(), work / "rejected.jsonl")
         verdict_line = object_line(
             [
-                ("row_index", pl.col("row_index").cast(pl.String)),
+                ("row_index", Raw(pl.col("row_index").cast(pl.String))),
                 ("rule", pl.col("rule")),
                 ("detail", pl.col("detail").fill_null("")),
             ]
