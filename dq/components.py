@@ -20,6 +20,20 @@ class Documented:
         return doc.splitlines()[0] if doc else ""
 
 
+def validate_options(cls: type, options: dict[str, Any], where: str) -> Any:
+    """``cls.Options`` from a rule-set table; errors name the TOML path (exit 2)."""
+    from pydantic import ValidationError
+
+    from dq.errors import DqError
+
+    try:
+        return cls.Options.model_validate(options)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise DqError(f"{where}.{loc}: {first['msg']}") from None
+
+
 class Options(BaseModel):
     """Base for component options from the rule set: unknown keys are errors."""
 

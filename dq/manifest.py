@@ -12,6 +12,7 @@ import platform
 from importlib import metadata
 from typing import Any
 
+from dq.components import validate_options
 from dq.run import RunState
 
 VERSIONED = ("dq", "polars", "duckdb", "pyarrow", "pluggy", "pydantic", "datasketch")
@@ -41,7 +42,7 @@ def build_manifest(state: RunState) -> dict[str, Any]:
     """Assemble the manifest from the finished state (everything but ``outputs`` is known)."""
     split_spec = state.rule_set.split
     splitter = state.registry.get("splitters", split_spec.splitter)
-    options = splitter.Options.model_validate(split_spec.options)
+    options = validate_options(splitter, split_spec.options, "split")
     considered, accepted = state.require("considered"), state.require("accepted")
     train, val = state.require("train"), state.require("val")
     split = state.require("split")

@@ -6,10 +6,27 @@ from pathlib import Path
 
 import pluggy
 
-from dq.config import load_rule_set
+from dq.components import validate_options
+from dq.config import RuleSet, load_rule_set
 from dq.engine import bind_rules
 from dq.plugins import Registry
 from dq.run import RunResult, RunState, execute
+
+
+def check_config(rule_set: RuleSet, registry: Registry) -> None:
+    """Every config error before any data is read: rules, params, stages, options, reporters."""
+    bind_rules(rule_set, registry)
+    origin = rule_set.source_path
+    for name in rule_set.pipeline:
+        registry.get("stages", name)
+    validate_options(
+        registry.get("splitters", rule_set.split.splitter), rule_set.split.options, f"{origin}: split"
+    )
+    for i, entry in enumerate(rule_set.contamination):
+        check = registry.get("contamination_checks", entry.check)
+        validate_options(check, entry.options, f"{origin}: contamination[{i}]")
+    for name in rule_set.reports:
+        registry.get("reporters", name)
 
 
 def run_pipeline(
@@ -29,9 +46,7 @@ def run_pipeline(
     if contamination_action:
         for entry in rule_set.contamination:
             entry.action = contamination_action  # type: ignore[assignment]
-    bind_rules(rule_set, registry)  # fail fast on unknown rules and bad params
-    for name in rule_set.pipeline:
-        registry.get("stages", name)
+    check_config(rule_set, registry)
     state = RunState(
         rule_set=rule_set,
         registry=registry,

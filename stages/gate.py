@@ -5,13 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
-from pydantic import ValidationError
 
 from dq import vector
 from dq.benchmarks import load_benchmark, parse_benchmark_arg
-from dq.components import Stage
+from dq.components import Stage, validate_options
 from dq.config import BenchmarkSpec
-from dq.errors import DqError
 from dq.normalize import problem_hash
 from dq.run import GateVerdict, RunState
 
@@ -58,13 +56,9 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
     found = []
     for i, entry in enumerate(state.rule_set.contamination):
         check_cls = state.registry.get("contamination_checks", entry.check)
-        try:
-            options = check_cls.Options.model_validate(entry.options)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise DqError(
-                f"{state.rule_set.source_path}: contamination[{i}].{first['loc'][0]}: {first['msg']}"
-            ) from None
+        options = validate_options(
+            check_cls, entry.options, f"{state.rule_set.source_path}: contamination[{i}]"
+        )
         matches = check_cls(options).find(curated, state.benchmarks)
         method = getattr(check_cls, "method", entry.check)
         status = "pass" if matches.height == 0 else ("warn" if entry.action == "warn" else entry.action)

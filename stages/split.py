@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
-from dq.components import Stage
-from dq.errors import DqError
+from dq.components import Stage, validate_options
 from dq.run import RunState
 from dq.vector import with_canonical
 
@@ -18,12 +15,7 @@ class SplitStage(Stage):
     def run(self, state: RunState) -> None:
         spec = state.rule_set.split
         splitter_cls = state.registry.get("splitters", spec.splitter)
-        try:
-            options = splitter_cls.Options.model_validate(spec.options)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(p) for p in first["loc"])
-            raise DqError(f"{state.rule_set.source_path}: split.{loc}: {first['msg']}") from None
+        options = validate_options(splitter_cls, spec.options, f"{state.rule_set.source_path}: split")
         accepted = with_canonical(state.require("accepted"))
         state.accepted = accepted
         result = splitter_cls(options).split(accepted, state)

@@ -32,7 +32,9 @@ def test_demo_gate_fails_and_report_names_the_planted_rows(demo_run: Path) -> No
     report = json.loads((demo_run / "reports/contamination.json").read_text())
     assert report["status"] == "fail"
     assert report["pass_fail_outcome"] == {"benchmark_contamination": "fail", "train_val_overlap": "pass"}
-    named = {m["row_index"] for e in report["overlapping_question_ids_or_hashes"] for m in e["training_matches"]}
+    named = {
+        m["row_index"] for e in report["overlapping_question_ids_or_hashes"] for m in e["training_matches"]
+    }
     assert named == PLANTED_ROWS
     assert report["overlap_count"] == 4 and report["overlapping_question_record_count"] == 4
     assert {e["benchmark_index"] for e in report["overlapping_question_ids_or_hashes"]} == {3, 11, 19, 27}
@@ -55,7 +57,11 @@ def test_manifest_has_the_seed_keys_and_consistent_counts(demo_run: Path) -> Non
     considered = sum(manifest["input_source_counts"].values())
     assert considered == len(train) + len(val) + sum(manifest["reject_reasons"].values())
     assert "augmented_math" not in manifest["input_source_counts"]  # skipped: counted nowhere
-    assert set(manifest["reject_reasons"]) >= {"gsm8k:missing_box", "math:boxed_mismatch", "gsm8k:problem_pattern"}
+    assert set(manifest["reject_reasons"]) >= {
+        "gsm8k:missing_box",
+        "math:boxed_mismatch",
+        "gsm8k:problem_pattern",
+    }
     for rel, digest in manifest["outputs"].items():
         import hashlib
 
@@ -107,7 +113,10 @@ def test_rerun_without_fixed_clock_differs_only_in_timestamps(tmp_path: Path) ->
             ja, jb = json.loads(a[rel]), json.loads(b[rel])
             ja.pop("created_at", None), jb.pop("created_at", None)
             if rel == "manifest.json":
-                ja["outputs"].pop("reports/contamination.json"), jb["outputs"].pop("reports/contamination.json")
+                (
+                    ja["outputs"].pop("reports/contamination.json"),
+                    jb["outputs"].pop("reports/contamination.json"),
+                )
             assert ja == jb, rel
         else:
             assert a[rel] == b[rel], rel

@@ -20,7 +20,11 @@ from dq.normalize import last_boxed
 
 _CALC = re.compile(r"<<[^>]*>>")
 _NUMBER = re.compile(r"\b\d+\b")
-PHRASES = ("we must be an integer here, so", "Strictly interpreting the statement,", "She cannot spend more than she has.")
+PHRASES = (
+    "we must be an integer here, so",
+    "Strictly interpreting the statement,",
+    "She cannot spend more than she has.",
+)
 RESIDUE = ("Problem: ", "Here is a new problem: ", "Write another problem inspired by this one. ")
 
 
@@ -55,7 +59,12 @@ def openmath_shaped(n: int, data_dir: Path, seed: int = 0, trap_rate: float = 0.
     """``n`` OpenMath-shaped rows; each trap kind hits about ``trap_rate`` of the rows."""
     rng = random.Random(seed)
     base = base_rows(data_dir)
-    out: dict[str, list[str]] = {"problem": [], "generated_solution": [], "expected_answer": [], "problem_source": []}
+    out: dict[str, list[str]] = {
+        "problem": [],
+        "generated_solution": [],
+        "expected_answer": [],
+        "problem_source": [],
+    }
     for _ in range(n):
         source, problem, solution, answer = rng.choice(base)
         if rng.random() < 0.5:
