@@ -68,12 +68,12 @@ class GroupedSplitter(Splitter):
         # shuffle() draws depend only on the length, so shuffling indices equals shuffling groups.
         order = list(range(n_groups))
         rng.shuffle(order)
-        sizes = np.bincount(grouped["group"].to_numpy(), minlength=n_groups)[order]
+        sizes = np.bincount(grouped["group"].to_numpy(), minlength=n_groups)[np.asarray(order, dtype=np.int64)]
         target = round(rows.height * opts.val_ratio)
         before = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         to_val = before < target
         rank = np.empty(n_groups, dtype=np.int64)
-        rank[np.asarray(order)] = np.arange(n_groups)
+        rank[np.asarray(order, dtype=np.int64)] = np.arange(n_groups)
         flat = grouped.with_columns(rank=pl.Series(rank)[grouped["group"]]).sort("rank", maintain_order=True)
         in_val = pl.Series(to_val)[flat["rank"]]
         train = flat.filter(~in_val)["pos"].to_list()

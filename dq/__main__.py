@@ -1,0 +1,5 @@
+"""``python -m dq`` runs the CLI."""
+
+from dq.cli import main
+
+main()
