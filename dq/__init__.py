@@ -5,7 +5,7 @@ component bases. Importing dq has no side effects; the plugin manager is built b
 :func:`dq.plugins.make_plugin_manager`.
 """
 
-from dq.components import ContaminationCheck, Reporter, Splitter, SplitResult, Stage
+from dq.components import ContaminationCheck, Reporter, SplitResult, Splitter, Stage
 from dq.hookspecs import hookimpl, hookspec
 from dq.rule import RowRule, RuleContext, RuleParams
 

@@ -68,7 +68,9 @@ class GroupedSplitter(Splitter):
         # shuffle() draws depend only on the length, so shuffling indices equals shuffling groups.
         order = list(range(n_groups))
         rng.shuffle(order)
-        sizes = np.bincount(grouped["group"].to_numpy(), minlength=n_groups)[np.asarray(order, dtype=np.int64)]
+        sizes = np.bincount(grouped["group"].to_numpy(), minlength=n_groups)[
+            np.asarray(order, dtype=np.int64)
+        ]
         target = round(rows.height * opts.val_ratio)
         before = np.concatenate(([0], np.cumsum(sizes)[:-1]))
         to_val = before < target

@@ -121,7 +121,9 @@ def test_duplicate_rule_names_name_both_plugins() -> None:
         def dq_register_rules(self, register: object) -> None:
             register(recorder.ShortSolution)  # type: ignore[operator]
 
-    with pytest.raises(DqError, match="'recorder.short_solution': registered by 'tests.plugins.recorder' and 'Again'"):
+    with pytest.raises(
+        DqError, match="'recorder.short_solution': registered by 'tests.plugins.recorder' and 'Again'"
+    ):
         _manager(recorder, Again())
 
 
@@ -154,14 +156,19 @@ def _dq_cli(args: list[str], path: Path, **env: str) -> subprocess.CompletedProc
     import os
 
     full_env = {**os.environ, "PYTHONPATH": str(path), **env}
-    return subprocess.run([sys.executable, "-m", "dq", *args], capture_output=True, text=True, env=full_env, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "dq", *args], capture_output=True, text=True, env=full_env, check=False
+    )
 
 
 def test_broken_plugin_is_one_clear_line(broken_plugin_path: Path) -> None:
     proc = _dq_cli(["rules", "list"], broken_plugin_path)
     assert proc.returncode == 0
     assert "could not load dq plugin 'broken' (dq-broken 0.1): ImportError(needs dq 9)" in proc.stderr
-    strict = _dq_cli(["run", "--rules", str(STRICT), "--strict-plugins", "--out", str(broken_plugin_path / "o")], broken_plugin_path)
+    strict = _dq_cli(
+        ["run", "--rules", str(STRICT), "--strict-plugins", "--out", str(broken_plugin_path / "o")],
+        broken_plugin_path,
+    )
     assert strict.returncode == 2 and "Traceback" not in strict.stderr
 
 

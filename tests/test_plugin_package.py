@@ -23,15 +23,28 @@ def test_plugin_rule_is_listed_with_its_distribution() -> None:
 
 def test_rule_set_uses_the_plugin_rule(tmp_path: Path) -> None:
     rows = [
-        {"problem": f"What is {i}+1?", "generated_solution": f"\\boxed{{{i + 1:,}}}", "expected_answer": f"{i + 1:,}",
-         "problem_source": "gsm8k"}
+        {
+            "problem": f"What is {i}+1?",
+            "generated_solution": f"\\boxed{{{i + 1:,}}}",
+            "expected_answer": f"{i + 1:,}",
+            "problem_source": "gsm8k",
+        }
         for i in range(995, 1010)
     ]
     (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     bench = tmp_path / "b.jsonl"
     bench.write_text('{"question": "unrelated"}\n')
-    result = dq("run", "--rules", ROOT / "rules/strict_mathx.toml", "--input", tmp_path / "in.jsonl",
-                "--benchmark", f"gsm8k={bench}", "--out", tmp_path / "o")
+    result = dq(
+        "run",
+        "--rules",
+        ROOT / "rules/strict_mathx.toml",
+        "--input",
+        tmp_path / "in.jsonl",
+        "--benchmark",
+        f"gsm8k={bench}",
+        "--out",
+        tmp_path / "o",
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "o/manifest.json").read_text())
     assert manifest["reject_reasons"] == {"gsm8k:non_numeric_answer": 11}  # labels 1,000 ... 1,010

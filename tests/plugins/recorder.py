@@ -9,7 +9,7 @@ import click
 import polars as pl
 
 from dq import RowRule, RuleContext, hookimpl
-from dq.components import ContaminationCheck, Reporter, Splitter, SplitResult, Stage
+from dq.components import ContaminationCheck, Reporter, SplitResult, Splitter, Stage
 
 CALLS: list[tuple[str, Any]] = []
 
@@ -59,7 +59,16 @@ class ContainsCheck(ContaminationCheck):
             for index, question in zip(bench["benchmark_index"], bench["question"], strict=True):
                 hit = rows.filter(pl.col("problem").str.contains(question, literal=True))
                 found += [(pos, name, int(index), 1.0) for pos in hit["pos"]]
-        return pl.DataFrame(found, schema={"pos": pl.UInt32, "benchmark": pl.String, "benchmark_index": pl.Int64, "score": pl.Float64}, orient="row")
+        return pl.DataFrame(
+            found,
+            schema={
+                "pos": pl.UInt32,
+                "benchmark": pl.String,
+                "benchmark_index": pl.Int64,
+                "score": pl.Float64,
+            },
+            orient="row",
+        )
 
 
 class RowCountReporter(Reporter):

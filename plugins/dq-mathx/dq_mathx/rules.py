@@ -22,7 +22,9 @@ class NumericAnswer(RowRule):
     groups = ("answer",)
 
     class Params(RuleParams):
-        sources: list[str] = Field(default_factory=lambda: ["gsm8k"], description="Sources whose labels must be numbers.")
+        sources: list[str] = Field(
+            default_factory=lambda: ["gsm8k"], description="Sources whose labels must be numbers."
+        )
         column: str = Field("expected_answer", description="Column holding the label.")
 
     def failing_rows(self, ctx: RuleContext) -> pl.Expr:
