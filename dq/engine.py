@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import polars as pl
 from pydantic import ValidationError
 
@@ -92,7 +93,11 @@ def bind_rules(rule_set: RuleSet, registry: Registry) -> list[BoundRule]:
 
 def rule_mask(rule: RowRule, ctx: RuleContext) -> pl.Series:
     """Evaluate one rule to a Boolean Series; null counts as passing."""
-    result = rule.failing_rows(ctx)
+    try:
+        result = rule.failing_rows(ctx)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise DqError(f"rule '{rule.name}': DuckDB could not evaluate its predicate: {first}") from None
     if isinstance(result, pl.Expr):
         result = ctx.rows.select(result.alias("fail")).to_series()
     return result.fill_null(False).alias("fail")

@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 # json.dumps(ensure_ascii=False) escapes exactly these: quote, backslash, and C0 controls.
 _SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
@@ -62,14 +64,29 @@ def messages_array(system_prompt: str | None, user: pl.Expr, assistant: pl.Expr)
     )
 
 
-def write_lines(frame: pl.DataFrame, line: pl.Expr, path: Path, batch_rows: int = 100_000) -> str:
-    """Write ``line`` for every row of ``frame`` to ``path``; return the file's sha256."""
+def _values_buffer(array: pa.Array | pa.ChunkedArray) -> memoryview:
+    """The bytes of a string array's values, back to back: the lines, since each ends in \\n."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    _, offsets_buf, data = array.buffers()
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)
+    start, end = int(offsets[array.offset]), int(offsets[array.offset + len(array)])
+    return memoryview(data)[start:end] if data is not None else memoryview(b"")
+
+
+def write_lines(frame: pl.DataFrame, line: pl.Expr, path: Path, batch_rows: int = 200_000) -> str:
+    """Write ``line`` + newline for every row of ``frame`` to ``path``; return the file's sha256.
+
+    Each batch's lines are built by Polars and written straight from the Arrow values buffer:
+    no Python string per row, no CSV writer in between.
+    """
     digest = hashlib.sha256()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
         for start in range(0, frame.height, batch_rows):
-            chunk = frame.slice(start, batch_rows).select(line.alias("line")).to_series()
-            data = (chunk.str.join("\n").item() + "\n").encode("utf-8")
+            lines = frame.slice(start, batch_rows).select(pl.concat_str([line, pl.lit("\n")]))
+            data = _values_buffer(lines.to_series().to_arrow())
             fh.write(data)
             digest.update(data)
     return digest.hexdigest()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import duckdb
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
@@ -32,6 +33,7 @@ class RuleContext:
 
     rows: pl.DataFrame
     _derived: dict[str, pl.Series] = field(default_factory=dict)
+    _connection: duckdb.DuckDBPyConnection | None = None
 
     def derived(self, key: str, compute: Callable[[], pl.Series]) -> pl.Series:
         """A column computed once per run and shared (e.g. the last ``\\boxed{}`` content)."""
@@ -42,6 +44,13 @@ class RuleContext:
     def column(self, name: str) -> pl.Series:
         """One input column as a Series."""
         return self.rows.get_column(name)
+
+    def duckdb(self) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection where the rows are the table ``rows`` (Arrow, zero-copy)."""
+        if self._connection is None:
+            self._connection = duckdb.connect()
+            self._connection.register("rows", self.rows.to_arrow())
+        return self._connection
 
 
 class RowRule(Documented):
@@ -65,8 +74,19 @@ class RowRule(Documented):
         self.params: Any = params if params is not None else self.Params()
 
     def failing_rows(self, ctx: RuleContext) -> pl.Expr | pl.Series:
-        """Boolean expression or Series, True where the row fails. Null counts as passing."""
-        raise NotImplementedError
+        """Boolean expression or Series, True where the row fails. Null counts as passing.
+
+        The default evaluates :meth:`failing_sql` with DuckDB; a rule defines one or the other.
+        """
+        sql = self.failing_sql(ctx)
+        if sql is None:
+            raise NotImplementedError(f"{type(self).__name__} defines neither failing_rows nor failing_sql")
+        frame = ctx.duckdb().sql(f"SELECT coalesce(({sql}), false) AS fail FROM rows").pl()
+        return frame.get_column("fail")
+
+    def failing_sql(self, ctx: RuleContext) -> str | None:
+        """Optional DuckDB predicate over the table ``rows``, true where the row fails."""
+        return None
 
     def details(self, ctx: RuleContext, flagged: pl.DataFrame) -> list[str | None]:
         """Optional detail per flagged row (which pattern fired, the two answers compared)."""

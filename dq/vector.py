@@ -118,7 +118,7 @@ _LOWERS_TO_ASCII = ["\u0130", "\u212a"]
 def contains_phrases(s: pl.Series, phrases: Sequence[str], lowercase: bool) -> pl.Series:
     """True where any phrase occurs (in ``text.lower()`` when ``lowercase``), Aho-Corasick."""
     if not phrases:
-        return pl.Series(s.name, [False] * s.len(), dtype=pl.Boolean)
+        return pl.repeat(False, s.len(), dtype=pl.Boolean, eager=True).alias(s.name)
     if not lowercase:
         return s.str.contains_any(list(phrases))
     fast = s.str.contains_any(list(phrases), ascii_case_insensitive=True)
@@ -162,6 +162,43 @@ def _fast_alternation(patterns: Sequence[str], ignorecase: bool) -> str:
     raise ValueError(f"no portable form for {patterns!r}")
 
 
+# Python's IGNORECASE pairs these with ASCII letters; Rust's simple case folding does not.
+_TURKIC_I = ["\u0130", "\u0131"]
+
+
+def python_superset(pattern: str) -> str | None:
+    """A Rust (Unicode-mode) regex matching wherever Python ``re`` could match ``pattern``, or None.
+
+    Used only as a prefilter on rows the fast path cannot decide: dropping ``\\b``/``\\B`` and
+    widening ``\\s`` to Python's whitespace can only add matches. Patterns with other classes
+    (where Python's and Rust's Unicode tables differ in both directions) get no prefilter.
+    """
+    if re.search(r"\\[wWdDSAZzGpPNuUx0-9]|\[|\(\?(?!:)", pattern):
+        return None
+    widened = re.sub(r"\\[bB]", "", pattern).replace("\\s", "[\\s\\x1c-\\x1f]")
+    try:
+        pl.select(pl.lit("").str.contains(widened))
+    except Exception:  # noqa: BLE001
+        return None
+    return widened
+
+
+def _reference_candidates(
+    s: pl.Series, patterns: Sequence[str], ignorecase: bool, slow: pl.Series
+) -> pl.Series:
+    """Slow rows that could match: all of them, unless every pattern has a superset prefilter."""
+    supersets = [python_superset(p) for p in patterns]
+    if any(w is None for w in supersets) or not slow.any():
+        return slow
+    body = ("(?i)" if ignorecase else "") + "|".join(f"(?:{w})" for w in supersets)
+    idx = slow.arg_true()
+    subset = s.gather(idx)
+    maybe = subset.str.contains(body)
+    if ignorecase:
+        maybe = maybe | subset.str.contains_any(_TURKIC_I)
+    return pl.repeat(False, s.len(), dtype=pl.Boolean, eager=True).alias(s.name).scatter(idx, maybe)
+
+
 def regex_search(
     s: pl.Series, patterns: Sequence[str], ignorecase: bool, slow: pl.Series | None = None
 ) -> pl.Series:
@@ -173,9 +210,10 @@ def regex_search(
     if portable:
         fast = s.str.contains(_fast_alternation(portable, ignorecase))
     else:
-        fast = pl.Series(s.name, [False] * s.len(), dtype=pl.Boolean)
+        fast = pl.repeat(False, s.len(), dtype=pl.Boolean, eager=True).alias(s.name)
     slow = needs_reference(s) if slow is None else slow
-    hit = patch(fast, slow, s, lambda t: any(c.search(t) for c in compiled))
+    candidates = _reference_candidates(s, patterns, ignorecase, slow)
+    hit = patch(fast & ~slow, candidates, s, lambda t: any(c.search(t) for c in compiled))
     if rest:
         hit = patch(hit, ~hit & ~slow, s, lambda t: any(c.search(t) for c in rest))
     return hit

@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from collections import Counter
 
+import duckdb
 import polars as pl
 
 from dq.components import Stage
 from dq.engine import apply_rules, bind_rules
-from dq.normalize import row_id
 from dq.run import RunState
 
 
 def with_row_ids(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add the study's ``row_id`` (sha256 of source/problem/answer, 20 hex) to every row."""
-    ids = [
-        row_id(s, p, a)
-        for s, p, a in zip(frame["source"], frame["problem"], frame["expected_answer"], strict=True)
-    ]
-    return frame.with_columns(row_id=pl.Series(ids, dtype=pl.String))
+    """Add the study's ``row_id`` to every row: DuckDB's sha256 over the same UTF-8 bytes as
+    :func:`dq.normalize.row_id` (source, problem, answer joined by newlines; first 20 hex)."""
+    con = duckdb.connect()
+    con.register("rows", frame.select("source", "problem", "expected_answer").to_arrow())
+    sql = "SELECT substr(sha256(source || chr(10) || problem || chr(10) || expected_answer), 1, 20) AS row_id FROM rows"
+    return frame.with_columns(row_id=con.sql(sql).pl().get_column("row_id"))
 
 
 class CurateStage(Stage):

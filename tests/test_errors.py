@@ -180,3 +180,11 @@ def test_bad_split_option(tmp_path: Path) -> None:
 def test_validate_command(tmp_path: Path) -> None:
     assert dq("validate", "--rules", STRICT).exit_code == 0
     assert dq("validate", "--rules", _rules(tmp_path, '[[rules]]\nrule = "nope"\n')).exit_code == 2
+
+
+def test_sql_rule_error_is_one_line(tmp_path: Path) -> None:
+    _config_error(
+        tmp_path,
+        '[[rules]]\nrule = "dq.sql"\nwhere = "no_such_column > 1"\n',
+        "rule 'dq.sql': DuckDB could not evaluate its predicate",
+    )

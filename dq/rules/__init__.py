@@ -10,7 +10,7 @@ from dq.hookspecs import hookimpl
 @hookimpl
 def dq_register_rules(register: Callable[[type], None]) -> None:
     from dq.rules.answer import BoxedMismatch, MissingBox
-    from dq.rules.text import ColumnIn, Phrases, Regexes
+    from dq.rules.text import ColumnIn, Phrases, Regexes, SqlPredicate
 
-    for rule in (ColumnIn, MissingBox, BoxedMismatch, Phrases, Regexes):
+    for rule in (ColumnIn, MissingBox, BoxedMismatch, Phrases, Regexes, SqlPredicate):
         register(rule)

@@ -107,9 +107,33 @@ class Regexes(RowRule):
         return vector.regex_search(column, list(p.patterns.values()), p.ignorecase, slow)
 
     def details(self, ctx: RuleContext, flagged: pl.DataFrame) -> list[str | None]:
+        # Which patterns fired, computed on the flagged rows only, one vectorized pass each.
         p = self.params
-        flags = re.IGNORECASE if p.ignorecase else 0
-        compiled = {k: re.compile(v, flags) for k, v in p.patterns.items()}
-        return [
-            ",".join(k for k, c in compiled.items() if c.search(text)) or None for text in flagged[p.column]
-        ]
+        column = flagged[p.column]
+        hits = pl.DataFrame(
+            {
+                name: vector.regex_search(column, [pattern], p.ignorecase)
+                for name, pattern in p.patterns.items()
+            }
+        )
+        names = pl.concat_list([pl.when(pl.col(n)).then(pl.lit(n)) for n in p.patterns]).list.drop_nulls()
+        return hits.select(names.list.join(",")).to_series().replace("", None).to_list()
+
+
+class SqlPredicate(RowRule):
+    """A DuckDB SQL predicate over the row's columns marks failing rows.
+
+    Any DuckDB expression works (``length(generated_solution) > 20000``,
+    ``regexp_matches(problem, '^\\s*$')``); the table is ``rows`` with the dq columns.
+    """
+
+    code = "DQ301"
+    name = "dq.sql"
+    reason = "sql"
+    groups = ("sql",)
+
+    class Params(RuleParams):
+        where: str = Field(description="DuckDB boolean expression, true on failing rows.")
+
+    def failing_sql(self, ctx: RuleContext) -> str:
+        return self.params.where
