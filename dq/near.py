@@ -1,0 +1,168 @@
+"""Near-duplicate machinery: tokens, shingles, MinHash signatures and LSH, vectorized.
+
+Signatures are datasketch's: ``datasketch.MinHash(num_perm, seed, hashfunc=shingle_hash)``
+(default "affine32" scheme: murmur3 fmix32 of the shingle hash, then ``a*h + b mod 2**32`` with
+datasketch's own permutations) gives the same hash values; tests check it. What is faster is how
+shingles are hashed (token hashes combined with numpy, never a Python call per shingle) and the
+signature kernel (numba, one fused loop instead of a (shingles x permutations) array).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cache
+
+import numba
+import numpy as np
+import polars as pl
+
+from dq import vector
+
+TOKEN = r"[\p{L}\p{N}_]+"
+NUMBER = r"\d+(?:[.,]\d+)*"
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial shingle hash
+
+
+def token_hash(token: str) -> int:
+    """Stable 64-bit hash of one token (blake2b), the unit every shingle hash is built from."""
+    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def combine(hashes: list[int]) -> int:
+    """The shingle hash of a token sequence: sum of h_k * M**k modulo 2**64 (Python form)."""
+    total, factor = 0, 1
+    for h in hashes:
+        total = (total + h * factor) % (1 << 64)
+        factor = (factor * int(_MULT)) % (1 << 64)
+    return total
+
+
+def shingle_hash32(tokens: tuple[str, ...]) -> int:
+    """32-bit shingle hash (top bits of :func:`combine`), usable as datasketch's ``hashfunc``."""
+    return combine([token_hash(t) for t in tokens]) >> 32
+
+
+def prepare(texts: pl.Series, mask_numbers: bool = False) -> pl.Series:
+    """Canonical text (NFKC, lower, collapsed spaces); numbers become ``0`` when masked."""
+    canon = vector.canonical_problem(texts)
+    return canon.str.replace_all(NUMBER, "0") if mask_numbers else canon
+
+
+@dataclass
+class Tokens:
+    """All documents' tokens, flat: hash per token, document offsets, token strings (lazily)."""
+
+    hashes: np.ndarray  # uint64, one per token
+    offsets: np.ndarray  # int64, len = docs + 1
+    lists: pl.Series  # list[str] per document
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def tokenize(prepared: pl.Series) -> Tokens:
+    lists = prepared.str.extract_all(TOKEN).fill_null([])
+    flat = lists.explode().drop_nulls()
+    uniq = flat.unique()
+    table = pl.DataFrame({"tok": uniq, "h": np.array([token_hash(t) for t in uniq], dtype=np.uint64)})
+    hashes = pl.DataFrame({"tok": flat}).join(table, on="tok", how="left", maintain_order="left")["h"]
+    lengths = lists.list.len().to_numpy().astype(np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    return Tokens(hashes.to_numpy().astype(np.uint64), offsets, lists)
+
+
+@dataclass
+class Shingles:
+    """Shingle hashes (uint64), their document offsets and start token positions."""
+
+    hashes: np.ndarray
+    offsets: np.ndarray
+    starts: np.ndarray  # token index (within the document) where each shingle starts
+
+
+def shingles(tokens: Tokens, n: int) -> Shingles:
+    """Word n-gram shingles; a document shorter than n tokens gives one shingle of all its tokens."""
+    h, lengths = tokens.hashes, tokens.lengths
+    doc = np.repeat(np.arange(lengths.size), lengths)
+    pos = np.arange(h.size) - np.repeat(tokens.offsets[:-1], lengths)
+    remaining = np.repeat(lengths, lengths) - pos  # tokens from here to the document's end
+    total = np.zeros(h.size, dtype=np.uint64)
+    factor = np.uint64(1)
+    with np.errstate(over="ignore"):
+        for k in range(n):
+            part = np.zeros(h.size, dtype=np.uint64)
+            part[: h.size - k] = h[k:] * factor
+            total += np.where(remaining > k, part, np.uint64(0))
+            factor = factor * _MULT
+    keep = (remaining >= n) | ((pos == 0) & (remaining < n))
+    counts = np.bincount(doc[keep], minlength=lengths.size)
+    return Shingles(total[keep], np.concatenate(([0], np.cumsum(counts))).astype(np.int64), pos[keep])
+
+
+@cache
+def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's own (a, b) for the default affine32 scheme."""
+    from datasketch import MinHash
+
+    a, b = MinHash(num_perm=num_perm, seed=seed).permutations
+    return a.astype(np.uint64), b.astype(np.uint64)
+
+
+@numba.njit(cache=True, parallel=True)
+def _signatures(hashes: np.ndarray, offsets: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    docs, perms = offsets.size - 1, a.size
+    mask = np.uint64(0xFFFFFFFF)
+    out = np.full((docs, perms), np.uint32(0xFFFFFFFF), dtype=np.uint32)
+    for d in numba.prange(docs):
+        for i in range(offsets[d], offsets[d + 1]):
+            # murmur3 fmix32 (datasketch's _fmix), in uint64 with explicit 32-bit wrap-around
+            hv = hashes[i] >> np.uint64(32)
+            hv ^= hv >> np.uint64(16)
+            hv = (hv * np.uint64(0x85EBCA6B)) & mask
+            hv ^= hv >> np.uint64(13)
+            hv = (hv * np.uint64(0xC2B2AE35)) & mask
+            hv ^= hv >> np.uint64(16)
+            for p in range(perms):
+                v = np.uint32((a[p] * hv + b[p]) & mask)
+                if v < out[d, p]:
+                    out[d, p] = v
+    return out
+
+
+def signatures(sh: Shingles, num_perm: int = 128, seed: int = 1) -> np.ndarray:
+    """(docs, num_perm) uint32 MinHash signatures, equal to datasketch's."""
+    a, b = permutations(num_perm, seed)
+    return _signatures(sh.hashes, sh.offsets, a, b)
+
+
+def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
+    """(docs, bands) uint64 keys: each band's rows combined into one hash."""
+    rows = sig.shape[1] // bands
+    keys = np.zeros((sig.shape[0], bands), dtype=np.uint64)
+    factor = np.uint64(1)
+    with np.errstate(over="ignore"):
+        for r in range(rows):
+            keys += sig[:, r : rows * bands : rows].astype(np.uint64) * factor
+            factor = factor * _MULT
+    return keys
+
+
+def lsh_candidates(left: np.ndarray, right: np.ndarray) -> pl.DataFrame:
+    """Pairs (left, right) of documents sharing at least one band key."""
+    bands = left.shape[1]
+
+    def frame(keys: np.ndarray, side: str) -> pl.DataFrame:
+        docs = np.repeat(np.arange(keys.shape[0], dtype=np.int64), bands)
+        band = np.tile(np.arange(bands, dtype=np.int32), keys.shape[0])
+        return pl.DataFrame({side: docs, "band": band, "key": keys.reshape(-1)})
+
+    joined = frame(left, "left").join(frame(right, "right"), on=["band", "key"])
+    return joined.select("left", "right").unique(maintain_order=True).sort("left", "right")
+
+
+def jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """Exact Jaccard of two shingle-hash sets."""
+    sa, sb = set(a.tolist()), set(b.tolist())
+    return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
