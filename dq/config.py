@@ -51,6 +51,9 @@ class GateEntry(Model):
 
 class LeakageSpec(Model):
     action: Literal["fail", "warn"] = "fail"
+    #: Also gate MinHash near-duplicates between val and train (estimated Jaccard >= threshold).
+    near_duplicates: bool = False
+    threshold: float = Field(0.7, ge=0, le=1)
 
 
 class RenderSpec(Model):

@@ -9,6 +9,7 @@ whitespace variants, and an NFKC variant with full-width digits).
 from __future__ import annotations
 
 import random
+import re
 
 import polars as pl
 
@@ -77,20 +78,60 @@ def _math_row(rng: random.Random, k: int) -> tuple[str, str, str]:
     return problem, solution, answer
 
 
+BENCH_TEMPLATES = (
+    "{n} takes a train that leaves the station at {a} miles per hour and travels for {b} hours "
+    "before stopping for {c} minutes. How many miles has the train traveled when it stops?",
+    "{n} follows a recipe that needs {a} cups of flour for every {b} cakes and wants to bake {c} "
+    "batches of cakes. How many cups of flour does the baker need in total?",
+    "{n} saves {a} dollars every week for {b} weeks and then spends {c} dollars on a gift for a "
+    "friend. How much money does {n} have left after buying the gift?",
+    "In the garden of {n} there are {a} rows of tomato plants with {b} plants in each row. If {c} "
+    "plants die during the summer, how many tomato plants are still growing in the garden?",
+)
+
+
 def demo_benchmark(n: int = 40, seed: int = 7) -> pl.DataFrame:
-    """A small GSM8K-shaped benchmark (``benchmark_index``, ``question``)."""
+    """A small GSM8K-shaped benchmark (``benchmark_index``, ``question``), its own templates."""
     rng = random.Random(seed)
-    questions = [_word_row(rng, k)[0] for k in range(n)]
+    # Template k % 4 with name k // 4: no two items share a template once numbers are masked.
+    questions = [
+        BENCH_TEMPLATES[k % len(BENCH_TEMPLATES)].format(
+            n=NAMES[k // len(BENCH_TEMPLATES) % len(NAMES)],
+            a=rng.randint(11, 90),
+            b=rng.randint(2, 12),
+            c=rng.randint(3, 40),
+        )
+        for k in range(n)
+    ]
     return pl.DataFrame({"question": questions}).with_row_index("benchmark_index")
+
+
+def _paraphrase(text: str) -> str:
+    """A light edit: two words swapped, one word changed, a sentence added."""
+    words = text.split(" ")
+    words[2], words[3] = words[3], words[2]
+    words[-4] = "really"
+    return " ".join(words) + " Show every step of your work."
+
+
+def _numbers_changed(text: str) -> str:
+    return re.sub(r"\d+", lambda m: str(int(m.group()) + 7), text)
+
+
+#: Input positions of the planted benchmark copies: exact variants first, then near ones.
+PLANTED_EXACT = (50, 450, 850, 1250)
+PLANTED_NEAR = (1650, 2050)
 
 
 def _planted(bench: list[str]) -> list[tuple[str, str, str, str]]:
     full_width = str.maketrans("0123456789", "０１２３４５６７８９")
     variants = [
-        bench[3],
-        bench[11].upper(),
-        "  " + bench[19].replace(" ", "   ") + "\n",
-        bench[27].translate(full_width),
+        bench[3],  # verbatim
+        bench[11].upper(),  # case
+        "  " + bench[19].replace(" ", "   ") + "\n",  # whitespace
+        bench[27].translate(full_width),  # NFKC (full-width digits)
+        _paraphrase(bench[5]),  # near-duplicate: MinHash
+        _numbers_changed(bench[7]),  # a template copy: numbers changed
     ]
     return [
         ("gsm8k", q, f"The answer follows.\nSo the answer is \\boxed{{{i}}}.", str(i))
@@ -119,7 +160,7 @@ def demo_rows(n: int = 2000, seed: int = 20260420) -> pl.DataFrame:
         if rng.random() < 0.08:  # an answer variant: a second solution to the same problem
             rows.append((source, problem, solution.replace("step by step", "in two steps"), answer))
     for offset, planted in enumerate(_planted(list(demo_benchmark()["question"]))):
-        rows.insert(50 + offset * 400, planted)
+        rows.insert((PLANTED_EXACT + PLANTED_NEAR)[offset], planted)
     return pl.DataFrame(
         rows, schema=["source", "problem", "generated_solution", "expected_answer"], orient="row"
     )

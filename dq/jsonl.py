@@ -64,7 +64,7 @@ def messages_array(system_prompt: str | None, user: pl.Expr, assistant: pl.Expr)
     )
 
 
-def _values_buffer(array: pa.Array | pa.ChunkedArray) -> memoryview:
+def values_buffer(array: pa.Array | pa.ChunkedArray) -> memoryview:
     """The bytes of a string array's values, back to back: the lines, since each ends in \\n."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
@@ -86,7 +86,7 @@ def write_lines(frame: pl.DataFrame, line: pl.Expr, path: Path, batch_rows: int 
     with path.open("wb") as fh:
         for start in range(0, frame.height, batch_rows):
             lines = frame.slice(start, batch_rows).select(pl.concat_str([line, pl.lit("\n")]))
-            data = _values_buffer(lines.to_series().to_arrow())
+            data = values_buffer(lines.to_series().to_arrow())
             fh.write(data)
             digest.update(data)
     return digest.hexdigest()

@@ -24,9 +24,14 @@ NUMBER = r"\d+(?:[.,]\d+)*"
 _MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial shingle hash
 
 
+def token_hash_bytes(data: bytes) -> int:
+    """Stable 64-bit hash (blake2b) of a byte string."""
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
 def token_hash(token: str) -> int:
     """Stable 64-bit hash of one token (blake2b), the unit every shingle hash is built from."""
-    return int.from_bytes(hashlib.blake2b(token.encode("utf-8"), digest_size=8).digest(), "little")
+    return token_hash_bytes(token.encode("utf-8"))
 
 
 def combine(hashes: list[int]) -> int:
@@ -38,8 +43,13 @@ def combine(hashes: list[int]) -> int:
     return total
 
 
-def shingle_hash32(tokens: tuple[str, ...]) -> int:
-    """32-bit shingle hash (top bits of :func:`combine`), usable as datasketch's ``hashfunc``."""
+def shingle_hash32(tokens: tuple[str, ...] | bytes) -> int:
+    """32-bit shingle hash (top bits of :func:`combine`), usable as datasketch's ``hashfunc``.
+
+    A word shingle is a tuple of tokens; a character shingle is the bytes of a UTF-8 n-gram.
+    """
+    if isinstance(tokens, bytes):
+        return combine([token_hash_bytes(bytes([b])) for b in tokens]) >> 32
     return combine([token_hash(t) for t in tokens]) >> 32
 
 
@@ -62,8 +72,9 @@ class Tokens:
         return np.diff(self.offsets)
 
 
-def tokenize(prepared: pl.Series) -> Tokens:
-    lists = prepared.str.extract_all(TOKEN).fill_null([])
+def tokenize(prepared: pl.Series, pattern: str = TOKEN) -> Tokens:
+    """Tokens of each text (regex ``pattern``; words by default) with their stable hashes."""
+    lists = prepared.str.extract_all(pattern).fill_null([])
     flat = lists.explode().drop_nulls()
     uniq = flat.unique()
     table = pl.DataFrame({"tok": uniq, "h": np.array([token_hash(t) for t in uniq], dtype=np.uint64)})
@@ -166,3 +177,106 @@ def jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Exact Jaccard of two shingle-hash sets."""
     sa, sb = set(a.tolist()), set(b.tolist())
     return len(sa & sb) / len(sa | sb) if sa or sb else 0.0
+
+
+@dataclass
+class Docs:
+    """Prepared documents: text, tokens, shingles and (optionally) MinHash signatures."""
+
+    text: pl.Series
+    tokens: Tokens
+    shingles: Shingles
+    sig: np.ndarray | None = None
+
+    def shingle_set(self, doc: int) -> np.ndarray:
+        return self.shingles.hashes[self.shingles.offsets[doc] : self.shingles.offsets[doc + 1]]
+
+    def span(self, doc: int, start: int, n: int) -> str:
+        return " ".join(self.tokens.lists[doc][start : start + n].to_list())
+
+
+@cache
+def byte_table() -> np.ndarray:
+    """The token hash of each single byte: character shingles are UTF-8 byte n-grams."""
+    return np.array([token_hash_bytes(bytes([b])) for b in range(256)], dtype=np.uint64)
+
+
+def byte_tokens(prepared: pl.Series) -> Tokens:
+    """Every UTF-8 byte of every text as a token (straight from the Arrow buffers)."""
+    from dq.jsonl import values_buffer
+
+    data = np.frombuffer(values_buffer(prepared.to_arrow()), dtype=np.uint8)
+    lengths = prepared.str.len_bytes().to_numpy().astype(np.int64)
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    return Tokens(byte_table()[data], offsets, pl.Series([], dtype=pl.List(pl.String)))
+
+
+def build_docs(
+    texts: pl.Series,
+    n: int,
+    *,
+    mask_numbers: bool = False,
+    char: bool = False,
+    num_perm: int = 0,
+    seed: int = 1,
+) -> Docs:
+    """Prepare, tokenize (words, or UTF-8 bytes when ``char``), shingle and sign ``texts``."""
+    prepared = prepare(texts, mask_numbers).fill_null("")
+    tokens = byte_tokens(prepared) if char else tokenize(prepared)
+    sh = shingles(tokens, n)
+    sig = signatures(sh, num_perm, seed) if num_perm else None
+    return Docs(prepared, tokens, sh, sig)
+
+
+def unique_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
+    """Distinct texts (first-seen order) and, for each, the positions that hold it."""
+    grouped = (
+        pl.DataFrame({"t": texts}).with_row_index("pos").group_by("t", maintain_order=True).agg(pl.col("pos"))
+    )
+    return grouped["t"], grouped["pos"]
+
+
+def numbers(text: str) -> list[str]:
+    import re
+
+    return sorted(re.findall(r"\d+(?:[.,]\d+)*", text))
+
+
+def estimates(left: np.ndarray, right: np.ndarray, pairs: pl.DataFrame) -> np.ndarray:
+    """Estimated Jaccard (share of equal signature slots) for each (left, right) pair."""
+    if pairs.height == 0:
+        return np.zeros(0)
+    lidx, ridx = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    out = np.empty(lidx.size)
+    for start in range(0, lidx.size, 100_000):  # bounded memory: 100k pairs x num_perm at a time
+        stop = start + 100_000
+        out[start:stop] = (left[lidx[start:stop]] == right[ridx[start:stop]]).mean(axis=1)
+    return out
+
+
+def components(
+    texts: pl.Series, threshold: float, n: int = 5, num_perm: int = 128, bands: int = 32
+) -> np.ndarray:
+    """Near-duplicate clusters of ``texts``: for each text, the index of its component's first text.
+
+    Edges are LSH candidate pairs whose estimated Jaccard reaches ``threshold``; components are
+    connected components (union-find), labelled by their smallest index, so the result depends
+    only on the input order.
+    """
+    docs = build_docs(texts, n, char=True, num_perm=num_perm)
+    keys = band_keys(docs.sig, bands)  # type: ignore[arg-type]
+    pairs = lsh_candidates(keys, keys).filter(pl.col("left") < pl.col("right"))
+    keep = estimates(docs.sig, docs.sig, pairs) >= threshold  # type: ignore[arg-type]
+    parent = np.arange(texts.len())
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in pairs.filter(pl.Series(keep)).iter_rows():
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(i) for i in range(texts.len())])

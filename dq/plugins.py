@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "dq_stages",
     "dq_stages.splitters",
     "dq_stages.exact",
+    "dq_stages.near_checks",
     "dq_reports",
     "dq.commands",
 )

@@ -25,25 +25,37 @@ def _hash(text: str) -> str:
     return hashlib.sha256(canonical_problem(text).encode("utf-8")).hexdigest()
 
 
+def _match_ref(r: dict[str, Any]) -> dict[str, Any]:
+    ref = {
+        "row_id": r["row_id"],
+        "source": r["source"],
+        "problem_hash": _hash(r["problem"]),
+        "split": r["split"],
+        "row_index": r["row_index"],
+        "method": r["method"],
+        "check": r["check"],
+        "action": r["action"],
+        "score": r["score"],
+    }
+    for key in ("kind", "estimate", "verified", "similarity"):
+        if r.get(key) is not None:
+            ref[key] = r[key]
+    if r.get("evidence"):
+        ref["evidence"] = json.loads(r["evidence"])
+    return ref
+
+
 def _examples(matches: pl.DataFrame, questions: pl.DataFrame) -> list[dict[str, Any]]:
     examples = []
     for (index,), group in matches.group_by(["benchmark_index"], maintain_order=True):
-        refs = [
-            {
-                "row_id": r["row_id"],
-                "source": r["source"],
-                "problem_hash": _hash(r["problem"]),
-                "split": r["split"],
-                "row_index": r["row_index"],
-                "method": r["method"],
-            }
-            for r in group.iter_rows(named=True)
-        ]
+        refs = [_match_ref(r) for r in group.iter_rows(named=True)]
         question = questions["question"][int(index)]
         examples.append(
             {
                 "benchmark_index": int(index),
                 "benchmark_question_hash": _hash(question),
+                "training_row_count": len({r["row_index"] for r in refs}),
+                "methods": sorted({r["method"] for r in refs}),
                 "training_matches": refs,
             }
         )
@@ -58,11 +70,22 @@ def benchmark_section(state: RunState, name: str) -> dict[str, Any]:
         else None
     )
     examples = _examples(mine, state.benchmarks[name]) if mine is not None and mine.height else []
+    by_method = {}
+    if mine is not None and mine.height:
+        for (method,), group in mine.group_by(["method"], maintain_order=True):
+            by_method[method] = {
+                "pairs": group.height,
+                "items": group["benchmark_index"].n_unique(),
+                "rows": group["pos"].n_unique(),
+                "kinds": dict(sorted(group["kind"].value_counts().rows())) if "kind" in group.columns else {},
+            }
+    pairs = mine.select("pos", "benchmark_index").n_unique() if mine is not None and mine.height else 0
     return {
         **state.benchmark_info[name],
-        "overlap_count": mine.height if mine is not None else 0,
+        "overlap_count": pairs,
         "overlapping_question_record_count": len(examples),
         "overlapping_question_ids_or_hashes": examples[:MAX_EXAMPLES],
+        "by_method": dict(sorted(by_method.items())),
     }
 
 
@@ -143,5 +166,14 @@ class ContaminationMatches(Reporter):
             "row_id",
             "source",
         ]
-        rows = matches.sort("benchmark", "benchmark_index", "pos").select(cols).iter_rows(named=True)
-        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+        optional = [
+            c for c in ("kind", "estimate", "verified", "similarity", "evidence") if c in matches.columns
+        ]
+        ordered = matches.sort("benchmark", "benchmark_index", "method", "pos").select(cols + optional)
+        lines = []
+        for r in ordered.iter_rows(named=True):
+            r = {k: v for k, v in r.items() if v is not None}
+            if "evidence" in r:
+                r["evidence"] = json.loads(r["evidence"])
+            lines.append(json.dumps(r, ensure_ascii=False) + "\n")
+        return "".join(lines).encode("utf-8")

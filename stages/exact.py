@@ -15,6 +15,7 @@ from dq.normalize import CANONICAL_RULE
 
 class ExactOptions(Options):
     field: str = Field("problem", description="Curated-row column compared with the benchmark.")
+    benchmarks: list[str] = Field(default_factory=list, description="Benchmarks to check (default: all).")
 
 
 class ExactCheck(ContaminationCheck):
@@ -47,6 +48,7 @@ class ExactCheck(ContaminationCheck):
                     pl.lit(name).alias("benchmark"),
                     pl.col("benchmark_index").cast(pl.Int64),
                     pl.lit(1.0).alias("score"),
+                    pl.lit("verbatim").alias("kind"),
                 )
             )
         return pl.concat(found).sort("benchmark", "benchmark_index", "pos") if found else empty_matches()
@@ -59,6 +61,7 @@ def empty_matches() -> pl.DataFrame:
             "benchmark": pl.String,
             "benchmark_index": pl.Int64,
             "score": pl.Float64,
+            "kind": pl.String,
         }
     )
 

@@ -10,6 +10,7 @@ from dq import vector
 from dq.benchmarks import load_benchmark, parse_benchmark_arg
 from dq.components import Stage, validate_options
 from dq.config import BenchmarkSpec
+from dq.errors import DqError
 from dq.normalize import problem_hash
 from dq.run import GateVerdict, RunState
 
@@ -52,6 +53,17 @@ def curated_rows(state: RunState) -> pl.DataFrame:
     ).with_row_index("pos")
 
 
+def _selected(state: RunState, options: object, index: int) -> dict[str, pl.DataFrame]:
+    names = getattr(options, "benchmarks", None) or list(state.benchmarks)
+    unknown = [n for n in names if n not in state.benchmarks]
+    if unknown:
+        raise DqError(
+            f"{state.rule_set.source_path}: contamination[{index}].benchmarks: unknown benchmark "
+            f"'{unknown[0]}'; loaded: {', '.join(state.benchmarks) or 'none'}"
+        )
+    return {n: state.benchmarks[n] for n in names}
+
+
 def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
     found = []
     for i, entry in enumerate(state.rule_set.contamination):
@@ -59,7 +71,7 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
         options = validate_options(
             check_cls, entry.options, f"{state.rule_set.source_path}: contamination[{i}]"
         )
-        matches = check_cls(options).find(curated, state.benchmarks)
+        matches = check_cls(options).find(curated, _selected(state, options, i))
         method = getattr(check_cls, "method", entry.check)
         status = "pass" if matches.height == 0 else ("warn" if entry.action == "warn" else entry.action)
         drop_rows = matches["pos"].n_unique() if entry.action == "drop" else 0
@@ -104,6 +116,28 @@ def train_val_overlap(train: pl.DataFrame, val: pl.DataFrame) -> dict[str, Any]:
     }
 
 
+def near_overlap(train: pl.DataFrame, val: pl.DataFrame, threshold: float) -> dict[str, Any]:
+    """Val problems with a MinHash near-duplicate (estimated Jaccard >= threshold) in train."""
+    from dq import near
+
+    texts, positions = near.unique_texts(pl.concat([val["problem"], train["problem"]]))
+    first_train = val.height
+    labels = near.components(texts, threshold)
+    comp = pl.DataFrame({"label": labels, "pos": positions}).explode("pos")
+    comp = comp.with_columns(
+        side=pl.when(pl.col("pos") < first_train).then(pl.lit("val")).otherwise(pl.lit("train"))
+    )
+    mixed = comp.group_by("label").agg(pl.col("side").n_unique().alias("sides")).filter(pl.col("sides") == 2)
+    val_rows = comp.filter(pl.col("side") == "val", pl.col("label").is_in(mixed["label"].implode()))
+    ids = sorted(set(val[val_rows["pos"].to_list()]["row_id"])) if val_rows.height else []
+    return {
+        "threshold": threshold,
+        "method": "minhash components (word 5-grams, 128 perm, 32 bands)",
+        "val_row_count": val_rows.height,
+        "val_row_id_examples": ids[:MAX_EXAMPLES],
+    }
+
+
 def _ref(rid: str, source: str, problem: str) -> dict[str, str]:
     return {"row_id": rid, "source": source, "problem_hash": problem_hash(problem)}
 
@@ -132,6 +166,11 @@ class GateStage(Stage):
                 state.dropped_rows = len(drop)
         overlap = train_val_overlap(state.train, state.val)  # type: ignore[arg-type]
         leaked = overlap["row_id_overlap_count"] + overlap["problem_text_overlap_count"]
+        if state.rule_set.leakage.near_duplicates:
+            overlap["near_duplicate_overlap"] = near_overlap(
+                state.train, state.val, state.rule_set.leakage.threshold
+            )  # type: ignore[arg-type]
+            leaked += overlap["near_duplicate_overlap"]["val_row_count"]
         action = state.rule_set.leakage.action
         state.gates.append(
             GateVerdict(

@@ -30,9 +30,15 @@ class GroupedOptions(Options):
         default_factory=lambda: ["gsm8k", "math"],
         description="Group insertion order: rows of these sources first, in this order.",
     )
+    near_duplicates: bool = Field(
+        False, description="Also merge groups whose problems are MinHash near-duplicates (not in the study)."
+    )
+    near_threshold: float = Field(0.7, ge=0, le=1, description="Estimated Jaccard that joins two problems.")
 
 
-def group_ids(rows: pl.DataFrame, source_order: list[str]) -> tuple[pl.DataFrame, int]:
+def group_ids(
+    rows: pl.DataFrame, source_order: list[str], near_threshold: float | None = None
+) -> tuple[pl.DataFrame, int]:
     """Each row's group (canonical problem), numbered in first-insertion order over sources."""
     rank = {s: i for i, s in enumerate(source_order)}
     ordered = rows.with_row_index("pos").with_columns(
@@ -42,9 +48,15 @@ def group_ids(rows: pl.DataFrame, source_order: list[str]) -> tuple[pl.DataFrame
     # The study iterates sources in order, rows in stream order; unlisted sources come last.
     ordered = ordered.sort(["source_rank", "pos"], maintain_order=True)
     first_seen = ordered.select(pl.col("canonical").unique(maintain_order=True))["canonical"]
-    numbering = pl.DataFrame({"canonical": first_seen, "group": np.arange(first_seen.len())})
+    labels = np.arange(first_seen.len())
+    if near_threshold is not None and first_seen.len():
+        from dq.near import components
+
+        # Component label = its first problem's index; renumber densely in first-seen order.
+        _, labels = np.unique(components(first_seen, near_threshold), return_inverse=True)
+    numbering = pl.DataFrame({"canonical": first_seen, "group": labels})
     grouped = ordered.join(numbering, on="canonical", how="left", maintain_order="left")
-    return grouped.select("pos", "group"), first_seen.len()
+    return grouped.select("pos", "group"), int(labels.max()) + 1 if labels.size else 0
 
 
 class GroupedSplitter(Splitter):
@@ -63,7 +75,8 @@ class GroupedSplitter(Splitter):
 
     def split(self, rows: pl.DataFrame, state: RunState | None = None) -> SplitResult:
         opts = self.options
-        grouped, n_groups = group_ids(rows, opts.source_order)
+        near = opts.near_threshold if opts.near_duplicates else None
+        grouped, n_groups = group_ids(rows, opts.source_order, near)
         rng = random.Random(opts.seed)
         # shuffle() draws depend only on the length, so shuffling indices equals shuffling groups.
         order = list(range(n_groups))
