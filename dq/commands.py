@@ -11,6 +11,60 @@ from dq.hookspecs import hookimpl
 
 @hookimpl
 def dq_register_commands(cli: click.Group) -> None:
+    _register_review(cli)
+    _register_calibrate(cli)
+
+
+def _register_calibrate(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--rules", "rules_path", required=True, type=click.Path(path_type=Path))
+    @click.option("--input", "input_spec", help="Clean data to plant into (default: the demo corpus).")
+    @click.option(
+        "--benchmark", "benchmarks", multiple=True, help="NAME=PATH[#FIELD], a known name, or NAME=hf:..."
+    )
+    @click.option("--column", "columns", multiple=True, help="Column mapping DQFIELD=INPUTCOLUMN.")
+    @click.option("--per-kind", default=100, show_default=True, help="Planted rows per kind and benchmark.")
+    @click.option("--seed", default=0, show_default=True)
+    @click.option("--out", "out_path", type=click.Path(path_type=Path), help="Also write the result as JSON.")
+    def calibrate(
+        rules_path: Path,
+        input_spec: str | None,
+        benchmarks: tuple[str, ...],
+        columns: tuple[str, ...],
+        per_kind: int,
+        seed: int,
+        out_path: Path | None,
+    ) -> None:
+        """Measure each contamination check's recall on perturbed benchmark copies planted in your data.
+
+        Kinds: verbatim, case/space/Unicode, numbers changed, word swap, clause reorder, added
+        sentence. Also counts clean rows each check flags (false alarms on data believed clean).
+        """
+        import json
+
+        from dq.benchmarks import resolve_benchmarks
+        from dq.calibrate import calibrate as run_calibration
+        from dq.calibrate import format_table
+        from dq.cli import _parse_columns, runtime
+        from dq.config import load_rule_set
+        from dq.io import read_input
+        from dq.runner import check_config
+
+        rt = runtime()
+        rule_set = load_rule_set(rules_path)
+        check_config(rule_set, rt.registry)
+        spec = input_spec or rule_set.input.path
+        rows, _ = read_input(spec, {**rule_set.input.columns, **_parse_columns(columns)})
+        loaded = resolve_benchmarks(rule_set.benchmarks, list(benchmarks), demo=spec is None)
+        bench = {name: frame for name, (frame, _) in loaded.items()}
+        clean = rows["problem"].unique(maintain_order=True)
+        result = run_calibration(rule_set, rt.registry, clean, bench, per_kind, seed)
+        click.echo(format_table(result))
+        if out_path:
+            out_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+
+
+def _register_review(cli: click.Group) -> None:
     @cli.group()
     def review() -> None:
         """Review packs: export samples for people, apply their keep/drop decisions."""

@@ -40,7 +40,7 @@ class BenchmarkSpec(Model):
     name: str
     path: str | None = None
     hf: str | None = None
-    field: str = "question"
+    field: str = ""
 
 
 class GateEntry(Model):

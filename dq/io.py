@@ -190,3 +190,18 @@ def read_rows(spec: str, mapping: dict[str, str]) -> pl.DataFrame:
     if frame.height == 0:
         raise DqError(f"{spec}: empty input (no rows)")
     return frame.with_row_index("row_index")
+
+
+def read_input(spec: str | None, mapping: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+    """Rows (with ``row_index``) and a description for the manifest; no spec means the demo."""
+    if spec is None:
+        from dq.demo import demo_rows
+
+        rows = demo_rows().with_row_index("row_index")
+        return rows, {"path": "demo:", "kind": "demo", "rows": rows.height}
+    rows = read_rows(spec, mapping)
+    info: dict[str, Any] = {"path": spec, "rows": rows.height, "columns": mapping}
+    if not spec.startswith("hf:"):
+        info["sha256"] = file_sha256(Path(spec))
+        info["bytes"] = Path(spec).stat().st_size
+    return rows, info

@@ -102,7 +102,7 @@ def shingles(tokens: Tokens, n: int) -> Shingles:
     total = np.zeros(h.size, dtype=np.uint64)
     factor = np.uint64(1)
     with np.errstate(over="ignore"):
-        for k in range(n):
+        for k in range(min(n, h.size)):
             part = np.zeros(h.size, dtype=np.uint64)
             part[: h.size - k] = h[k:] * factor
             total += np.where(remaining > k, part, np.uint64(0))

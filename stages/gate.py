@@ -7,9 +7,8 @@ from typing import Any
 import polars as pl
 
 from dq import vector
-from dq.benchmarks import load_benchmark, parse_benchmark_arg
+from dq.benchmarks import resolve_benchmarks
 from dq.components import Stage, validate_options
-from dq.config import BenchmarkSpec
 from dq.errors import DqError
 from dq.normalize import problem_hash
 from dq.run import GateVerdict, RunState
@@ -17,33 +16,13 @@ from dq.run import GateVerdict, RunState
 MAX_EXAMPLES = 25
 
 
-def benchmark_specs(state: RunState) -> list[BenchmarkSpec]:
-    """Rule-set benchmarks, replaced or extended by ``--benchmark``; the demo brings its own."""
-    specs = {b.name: b for b in state.rule_set.benchmarks}
-    cli = [parse_benchmark_arg(a) for a in state.benchmark_args]
-    if state.input_info.get("kind") == "demo" and not cli:
-        return []
-    for spec in cli:
-        specs[spec.name] = spec
-    return list(specs.values())
-
-
 def load_benchmarks(state: RunState) -> None:
-    if state.input_info.get("kind") == "demo" and not state.benchmark_args:
-        from dq.demo import demo_benchmark
-
-        frame = demo_benchmark()
-        state.benchmarks["gsm8k-demo"] = frame
-        state.benchmark_info["gsm8k-demo"] = {
-            "name": "gsm8k-demo",
-            "source": "demo:",
-            "field": "question",
-            "rows": frame.height,
-        }
-    for spec in benchmark_specs(state):
-        frame, info = load_benchmark(spec)
-        state.benchmarks[spec.name] = frame
-        state.benchmark_info[spec.name] = info
+    demo = state.input_info.get("kind") == "demo"
+    for name, (frame, info) in resolve_benchmarks(
+        state.rule_set.benchmarks, state.benchmark_args, demo
+    ).items():
+        state.benchmarks[name] = frame
+        state.benchmark_info[name] = info
 
 
 def curated_rows(state: RunState) -> pl.DataFrame:

@@ -1,0 +1,172 @@
+"""Near-duplicate contamination: datasketch-identical signatures, checks, grouping, calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from datasketch import MinHash
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dq import near
+from dq.demo import PLANTED_EXACT, PLANTED_NEAR
+from dq_stages.near_checks import MinHashCheck, NgramCheck, TemplateCheck
+from tests.conftest import ROOT
+from tests.helpers import dq
+
+NEAR = ROOT / "rules" / "near.toml"
+BENCH = pl.DataFrame(
+    {
+        "question": [
+            "Natalia sold clips to 48 of her friends in April, and then she sold half as many clips in May. "
+            "How many clips did Natalia sell altogether in April and May?",
+            "Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of babysitting. "
+            "How much did she earn?",
+        ]
+    }
+).with_row_index("benchmark_index")
+
+
+def _rows(problems: list[str]) -> pl.DataFrame:
+    return pl.DataFrame({"problem": problems}).with_row_index("pos")
+
+
+def _datasketch(shingles: list[tuple[str, ...] | bytes]) -> np.ndarray:
+    m = MinHash(num_perm=128, seed=1, hashfunc=near.shingle_hash32)
+    for s in shingles:
+        m.update(s)
+    return m.hashvalues
+
+
+@settings(max_examples=60)
+@given(st.lists(st.text(min_size=0, max_size=60), min_size=1, max_size=5))
+def test_signatures_equal_datasketch_for_char_and_word_shingles(texts: list[str]) -> None:
+    series = pl.Series(texts, dtype=pl.String)
+    char = near.build_docs(series, 5, char=True, num_perm=128)
+    word = near.build_docs(series, 3, num_perm=128)
+    for i in range(len(texts)):
+        data = char.text[i].encode("utf-8")
+        grams = [data[j : j + 5] for j in range(len(data) - 4)] or ([data] if data else [])
+        if grams:
+            assert np.array_equal(char.sig[i], _datasketch(grams))
+        toks = word.tokens.lists[i].to_list()
+        wgrams = [tuple(toks[j : j + 3]) for j in range(len(toks) - 2)] or ([tuple(toks)] if toks else [])
+        if wgrams:
+            assert np.array_equal(word.sig[i], _datasketch(wgrams))
+
+
+def test_minhash_finds_a_paraphrase_with_scores_and_evidence() -> None:
+    rows = _rows(
+        [
+            "In April Natalia sold clips to 48 of her friends, and she sold half as many clips in May. "
+            "How many clips did Natalia sell altogether in April and May? Show your work.",
+            "Janet's ducks lay 16 eggs per day.",
+        ]
+    )
+    found = MinHashCheck(MinHashCheck.Options()).find(rows, {"gsm8k": BENCH})
+    assert found.select("pos", "benchmark_index").rows() == [(0, 0)]
+    match = found.row(0, named=True)
+    assert (
+        match["kind"] == "near"
+        and 0.5 <= match["verified"] < 1
+        and abs(match["estimate"] - match["verified"]) < 0.2
+    )
+    assert json.loads(match["evidence"])["shared_shingles"] > 50
+
+
+def test_numbers_changed_is_reported_apart_and_can_be_excluded() -> None:
+    rows = _rows([BENCH["question"][1].replace("12", "15").replace("50", "40")])
+    assert MinHashCheck(MinHashCheck.Options()).find(rows, {"g": BENCH})["kind"].to_list() == [
+        "numbers_changed"
+    ]
+    assert MinHashCheck(MinHashCheck.Options(kinds=["verbatim", "near"])).find(rows, {"g": BENCH}).height == 0
+    template = TemplateCheck(TemplateCheck.Options()).find(rows, {"g": BENCH})
+    assert template.row(0, named=True)["kind"] == "numbers_changed"
+    assert json.loads(template["evidence"][0])["numbers"] == [["15", "40"], ["12", "50"]]
+
+
+def test_ngram_reports_the_matched_span() -> None:
+    rows = _rows(
+        ["Warm-up. Weng earns $12 an hour for babysitting. Yesterday, she just did 50 minutes of it."]
+    )
+    found = NgramCheck(NgramCheck.Options(n=8)).find(rows, {"g": BENCH})
+    assert found["benchmark_index"].to_list() == [1]
+    assert json.loads(found["evidence"][0])["span"] == "weng earns 12 an hour for babysitting yesterday"
+
+
+def test_components_group_paraphrases_deterministically() -> None:
+    texts = pl.Series(
+        [
+            BENCH["question"][0],
+            "unrelated text about trains and stations far away",
+            BENCH["question"][0] + " Explain.",
+        ]
+    )
+    assert near.components(texts, 0.7).tolist() == [0, 1, 0]
+
+
+def test_near_rule_set_flags_the_demo_paraphrase_with_evidence(tmp_path: Path) -> None:
+    result = dq("run", "--rules", NEAR, "--out", tmp_path / "o")
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "o/reports/contamination.json").read_text())
+    by_method = report["benchmarks"]["gsm8k-demo"]["by_method"]
+    assert by_method["minhash"]["kinds"] == {"near": 1, "verbatim": 4}
+    assert by_method["template"]["kinds"] == {"numbers_changed": 1, "verbatim": 4}
+    rows = {
+        m["row_index"]: m
+        for e in report["overlapping_question_ids_or_hashes"]
+        for m in e["training_matches"]
+        if m["method"] == "minhash"
+    }
+    assert set(rows) == set(PLANTED_EXACT) | {PLANTED_NEAR[0]}
+    assert rows[PLANTED_NEAR[0]]["kind"] == "near" and "verified" in rows[PLANTED_NEAR[0]]
+    checks = {c["name"]: c["status"] for c in report["checks"]}
+    assert checks == {"dq.exact": "fail", "dq.minhash": "fail", "dq.ngram": "fail", "dq.template": "warn"}
+
+
+def test_calibrate_command_reports_recall_per_kind(tmp_path: Path) -> None:
+    result = dq("calibrate", "--rules", NEAR, "--per-kind", "10", "--out", tmp_path / "cal.json")
+    assert result.exit_code == 0, result.output
+    cal = json.loads((tmp_path / "cal.json").read_text())
+    minhash = cal["checks"]["dq.minhash[1]"]["recall"]
+    assert minhash["verbatim"] == 1.0 and minhash["word_swap"] >= 0.9 and minhash["added_sentence"] >= 0.9
+    assert cal["checks"]["dq.exact[0]"]["recall"]["word_swap"] == 0.0
+    assert "clean flagged" in result.output
+
+
+@pytest.mark.shared
+def test_real_data_known_overlaps(shared_data: Path) -> None:
+    math_test = pl.read_ndjson(shared_data / "math/test.jsonl").select(pl.col("problem").alias("question"))
+    math_test = math_test.with_row_index("benchmark_index")
+    train = pl.read_ndjson(shared_data / "math/train.jsonl")
+    rows = _rows(train["problem"].to_list())
+    found = MinHashCheck(MinHashCheck.Options(threshold=0.99)).find(rows, {"math": math_test})
+    verbatim = found.filter(pl.col("kind") == "verbatim")
+    assert verbatim.height == 1  # MATH has exactly one problem in both train and test
+    from dq_stages.exact import ExactCheck
+
+    exact = ExactCheck(ExactCheck.Options()).find(rows, {"math": math_test})
+    assert exact.select("pos", "benchmark_index").rows() == verbatim.select("pos", "benchmark_index").rows()
+
+
+@pytest.mark.shared
+def test_planted_gsm8k_paraphrases_are_found_on_real_data(shared_data: Path) -> None:
+    from dq.calibrate import calibrate
+    from dq.config import GateEntry, load_rule_set
+    from dq.plugins import build_registry, make_plugin_manager
+
+    pm, infos, _ = make_plugin_manager(load_entrypoints=False)
+    rule_set = load_rule_set(NEAR)
+    rule_set.contamination = [GateEntry(check="dq.minhash", options={"threshold": 0.5})]
+    bench = (
+        pl.read_ndjson(shared_data / "gsm8k/test.jsonl").select("question").with_row_index("benchmark_index")
+    )
+    clean = pl.read_ndjson(shared_data / "gsm8k/train.jsonl")["question"]
+    result = calibrate(rule_set, build_registry(pm, infos), clean, {"gsm8k": bench}, per_kind=100)
+    recall = result["checks"]["dq.minhash[0]"]["recall"]
+    assert min(recall.values()) >= 0.95, recall
+    assert result["checks"]["dq.minhash[0]"]["clean_rows_flagged"] < 20
