@@ -93,23 +93,37 @@ class Shingles:
     starts: np.ndarray  # token index (within the document) where each shingle starts
 
 
+@numba.njit(cache=True)
+def _shingle_kernel(h: np.ndarray, offsets: np.ndarray, n: int, powers: np.ndarray) -> tuple:
+    docs = offsets.size - 1
+    counts = np.zeros(docs, dtype=np.int64)
+    for d in range(docs):
+        length = offsets[d + 1] - offsets[d]
+        counts[d] = 0 if length == 0 else (1 if length < n else length - n + 1)
+    out_offsets = np.zeros(docs + 1, dtype=np.int64)
+    out_offsets[1:] = np.cumsum(counts)
+    hashes = np.empty(out_offsets[-1], dtype=np.uint64)
+    starts = np.empty(out_offsets[-1], dtype=np.int64)
+    for d in range(docs):
+        base, length, o = offsets[d], offsets[d + 1] - offsets[d], out_offsets[d]
+        width = min(n, length)
+        for s in range(counts[d]):
+            total = np.uint64(0)
+            for k in range(width):
+                total += h[base + s + k] * powers[k]  # uint64 arithmetic wraps, as in combine()
+            hashes[o + s] = total
+            starts[o + s] = s
+    return hashes, out_offsets, starts
+
+
 def shingles(tokens: Tokens, n: int) -> Shingles:
-    """Word n-gram shingles; a document shorter than n tokens gives one shingle of all its tokens."""
-    h, lengths = tokens.hashes, tokens.lengths
-    doc = np.repeat(np.arange(lengths.size), lengths)
-    pos = np.arange(h.size) - np.repeat(tokens.offsets[:-1], lengths)
-    remaining = np.repeat(lengths, lengths) - pos  # tokens from here to the document's end
-    total = np.zeros(h.size, dtype=np.uint64)
-    factor = np.uint64(1)
-    with np.errstate(over="ignore"):
-        for k in range(min(n, h.size)):
-            part = np.zeros(h.size, dtype=np.uint64)
-            part[: h.size - k] = h[k:] * factor
-            total += np.where(remaining > k, part, np.uint64(0))
-            factor = factor * _MULT
-    keep = (remaining >= n) | ((pos == 0) & (remaining < n))
-    counts = np.bincount(doc[keep], minlength=lengths.size)
-    return Shingles(total[keep], np.concatenate(([0], np.cumsum(counts))).astype(np.int64), pos[keep])
+    """Token n-gram shingles (hash = sum of h_k * M**k mod 2**64, as :func:`combine`).
+
+    A document shorter than n tokens gives one shingle of all its tokens; an empty one, none.
+    """
+    powers = np.array([pow(int(_MULT), k, 1 << 64) for k in range(n)], dtype=np.uint64)
+    hashes, offsets, starts = _shingle_kernel(tokens.hashes, tokens.offsets, n, powers)
+    return Shingles(hashes, offsets, starts)
 
 
 @cache
@@ -280,3 +294,41 @@ def components(
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     return np.array([root(i) for i in range(texts.len())])
+
+
+def shingle_table(docs: Docs, only: np.ndarray) -> pl.DataFrame:
+    """Distinct (doc, shingle hash) pairs of the documents ``only`` (sorted unique doc ids)."""
+    offsets = docs.shingles.offsets
+    counts = offsets[only + 1] - offsets[only]
+    doc = np.repeat(only, counts)
+    # positions of those documents' shingles in the flat array, without a Python loop
+    starts = np.repeat(offsets[only], counts)
+    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    return pl.DataFrame({"doc": doc, "h": docs.shingles.hashes[starts + within]}).unique()
+
+
+def pair_jaccard(left: Docs, right: Docs, pairs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Exact Jaccard of the shingle sets of each (left, right) pair, and the shared counts."""
+    if pairs.height == 0:
+        return np.zeros(0), np.zeros(0)
+    lt = shingle_table(left, np.unique(pairs["left"].to_numpy()))
+    rt = shingle_table(right, np.unique(pairs["right"].to_numpy()))
+    sizes_l = lt.group_by("doc").len().rename({"doc": "left", "len": "nl"})
+    sizes_r = rt.group_by("doc").len().rename({"doc": "right", "len": "nr"})
+    indexed = pairs.with_row_index("pair")
+    shared = (
+        indexed.join(lt.rename({"doc": "left"}), on="left")
+        .join(rt.rename({"doc": "right"}), on=["right", "h"], how="semi")
+        .group_by("pair")
+        .len()
+    )
+    table = (
+        indexed.join(shared, on="pair", how="left")
+        .join(sizes_l, on="left", how="left")
+        .join(sizes_r, on="right", how="left")
+        .sort("pair")
+        .with_columns(pl.col("len").fill_null(0))
+    )
+    inter = table["len"].to_numpy().astype(np.float64)
+    union = table["nl"].to_numpy() + table["nr"].to_numpy() - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0), inter
