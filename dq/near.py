@@ -63,7 +63,8 @@ def prepare(texts: pl.Series, mask_numbers: bool = False) -> pl.Series:
 class Tokens:
     """All documents' tokens, flat: hash per token, document offsets, token strings (lazily)."""
 
-    hashes: np.ndarray  # uint64, one per token
+    codes: np.ndarray  # one per token: index into ``table``
+    table: np.ndarray  # uint64 token hashes (distinct words, or the 256 bytes)
     offsets: np.ndarray  # int64, len = docs + 1
     lists: pl.Series  # list[str] per document
 
@@ -76,12 +77,13 @@ def tokenize(prepared: pl.Series, pattern: str = TOKEN) -> Tokens:
     """Tokens of each text (regex ``pattern``; words by default) with their stable hashes."""
     lists = prepared.str.extract_all(pattern).fill_null([])
     flat = lists.explode().drop_nulls()
-    uniq = flat.unique()
-    table = pl.DataFrame({"tok": uniq, "h": np.array([token_hash(t) for t in uniq], dtype=np.uint64)})
-    hashes = pl.DataFrame({"tok": flat}).join(table, on="tok", how="left", maintain_order="left")["h"]
+    uniq = flat.unique(maintain_order=True)
+    table = np.array([token_hash(t) for t in uniq], dtype=np.uint64)
+    index = pl.DataFrame({"tok": uniq}).with_row_index("code")
+    codes = pl.DataFrame({"tok": flat}).join(index, on="tok", how="left", maintain_order="left")["code"]
     lengths = lists.list.len().to_numpy().astype(np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths)))
-    return Tokens(hashes.to_numpy().astype(np.uint64), offsets, lists)
+    return Tokens(codes.to_numpy().astype(np.int64), table, offsets, lists)
 
 
 @dataclass
@@ -94,7 +96,9 @@ class Shingles:
 
 
 @numba.njit(cache=True)
-def _shingle_kernel(h: np.ndarray, offsets: np.ndarray, n: int, powers: np.ndarray) -> tuple:
+def _shingle_kernel(
+    codes: np.ndarray, table: np.ndarray, offsets: np.ndarray, n: int, powers: np.ndarray
+) -> tuple:
     docs = offsets.size - 1
     counts = np.zeros(docs, dtype=np.int64)
     for d in range(docs):
@@ -110,7 +114,7 @@ def _shingle_kernel(h: np.ndarray, offsets: np.ndarray, n: int, powers: np.ndarr
         for s in range(counts[d]):
             total = np.uint64(0)
             for k in range(width):
-                total += h[base + s + k] * powers[k]  # uint64 arithmetic wraps, as in combine()
+                total += table[codes[base + s + k]] * powers[k]  # uint64 wraps, as in combine()
             hashes[o + s] = total
             starts[o + s] = s
     return hashes, out_offsets, starts
@@ -122,7 +126,7 @@ def shingles(tokens: Tokens, n: int) -> Shingles:
     A document shorter than n tokens gives one shingle of all its tokens; an empty one, none.
     """
     powers = np.array([pow(int(_MULT), k, 1 << 64) for k in range(n)], dtype=np.uint64)
-    hashes, offsets, starts = _shingle_kernel(tokens.hashes, tokens.offsets, n, powers)
+    hashes, offsets, starts = _shingle_kernel(tokens.codes, tokens.table, tokens.offsets, n, powers)
     return Shingles(hashes, offsets, starts)
 
 
@@ -205,6 +209,13 @@ class Docs:
     def shingle_set(self, doc: int) -> np.ndarray:
         return self.shingles.hashes[self.shingles.offsets[doc] : self.shingles.offsets[doc + 1]]
 
+    def numbers_of(self, doc: int) -> list[str]:
+        """The sorted numbers of one document (for number-aware match kinds), memoized."""
+        cache = self.__dict__.setdefault("_numbers", {})
+        if doc not in cache:
+            cache[doc] = numbers(self.text[doc])
+        return cache[doc]
+
     def span(self, doc: int, start: int, n: int) -> str:
         return " ".join(self.tokens.lists[doc][start : start + n].to_list())
 
@@ -222,7 +233,7 @@ def byte_tokens(prepared: pl.Series) -> Tokens:
     data = np.frombuffer(values_buffer(prepared.to_arrow()), dtype=np.uint8)
     lengths = prepared.str.len_bytes().to_numpy().astype(np.int64)
     offsets = np.concatenate(([0], np.cumsum(lengths)))
-    return Tokens(byte_table()[data], offsets, pl.Series([], dtype=pl.List(pl.String)))
+    return Tokens(data, byte_table(), offsets, pl.Series([], dtype=pl.List(pl.String)))
 
 
 def build_docs(
@@ -296,39 +307,69 @@ def components(
     return np.array([root(i) for i in range(texts.len())])
 
 
-def shingle_table(docs: Docs, only: np.ndarray) -> pl.DataFrame:
-    """Distinct (doc, shingle hash) pairs of the documents ``only`` (sorted unique doc ids)."""
-    offsets = docs.shingles.offsets
-    counts = offsets[only + 1] - offsets[only]
-    doc = np.repeat(only, counts)
-    # positions of those documents' shingles in the flat array, without a Python loop
-    starts = np.repeat(offsets[only], counts)
-    within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return pl.DataFrame({"doc": doc, "h": docs.shingles.hashes[starts + within]}).unique()
+@numba.njit(cache=True, parallel=True)
+def _sorted_segments(hashes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    out = hashes.copy()
+    for d in numba.prange(offsets.size - 1):
+        out[offsets[d] : offsets[d + 1]] = np.sort(out[offsets[d] : offsets[d + 1]])
+    return out
+
+
+@numba.njit(cache=True, parallel=True)
+def _pair_counts(
+    lh: np.ndarray, loff: np.ndarray, rh: np.ndarray, roff: np.ndarray, left: np.ndarray, right: np.ndarray
+) -> tuple:
+    """Distinct shared, left and right shingle counts per pair (segments sorted ascending)."""
+    inter = np.zeros(left.size, dtype=np.int64)
+    nl = np.zeros(left.size, dtype=np.int64)
+    nr = np.zeros(left.size, dtype=np.int64)
+    for p in numba.prange(left.size):
+        i, i_end = loff[left[p]], loff[left[p] + 1]
+        j, j_end = roff[right[p]], roff[right[p] + 1]
+        last_l, last_r, have_l, have_r = np.uint64(0), np.uint64(0), False, False
+        while i < i_end or j < j_end:
+            take_l = j >= j_end or (i < i_end and lh[i] <= rh[j])
+            take_r = i >= i_end or (j < j_end and rh[j] <= lh[i])
+            if take_l and take_r:  # equal values: one shared shingle
+                v = lh[i]
+                if not (have_l and v == last_l):
+                    nl[p] += 1
+                    nr[p] += 1
+                    inter[p] += 1
+                last_l, last_r, have_l, have_r = v, v, True, True
+                i += 1
+                j += 1
+            elif take_l:
+                if not (have_l and lh[i] == last_l):
+                    nl[p] += 1
+                last_l, have_l = lh[i], True
+                i += 1
+            else:
+                if not (have_r and rh[j] == last_r):
+                    nr[p] += 1
+                last_r, have_r = rh[j], True
+                j += 1
+    return inter, nl, nr
+
+
+def sorted_shingles(docs: Docs) -> np.ndarray:
+    """The documents' shingle hashes, each document's segment sorted (computed once per Docs)."""
+    if "_sorted" not in docs.__dict__:
+        docs.__dict__["_sorted"] = _sorted_segments(docs.shingles.hashes, docs.shingles.offsets)
+    return docs.__dict__["_sorted"]
 
 
 def pair_jaccard(left: Docs, right: Docs, pairs: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Exact Jaccard of the shingle sets of each (left, right) pair, and the shared counts."""
     if pairs.height == 0:
         return np.zeros(0), np.zeros(0)
-    lt = shingle_table(left, np.unique(pairs["left"].to_numpy()))
-    rt = shingle_table(right, np.unique(pairs["right"].to_numpy()))
-    sizes_l = lt.group_by("doc").len().rename({"doc": "left", "len": "nl"})
-    sizes_r = rt.group_by("doc").len().rename({"doc": "right", "len": "nr"})
-    indexed = pairs.with_row_index("pair")
-    shared = (
-        indexed.join(lt.rename({"doc": "left"}), on="left")
-        .join(rt.rename({"doc": "right"}), on=["right", "h"], how="semi")
-        .group_by("pair")
-        .len()
+    inter, nl, nr = _pair_counts(
+        sorted_shingles(left),
+        left.shingles.offsets,
+        sorted_shingles(right),
+        right.shingles.offsets,
+        pairs["left"].to_numpy().astype(np.int64),
+        pairs["right"].to_numpy().astype(np.int64),
     )
-    table = (
-        indexed.join(shared, on="pair", how="left")
-        .join(sizes_l, on="left", how="left")
-        .join(sizes_r, on="right", how="left")
-        .sort("pair")
-        .with_columns(pl.col("len").fill_null(0))
-    )
-    inter = table["len"].to_numpy().astype(np.float64)
-    union = table["nl"].to_numpy() + table["nr"].to_numpy() - inter
-    return np.where(union > 0, inter / np.maximum(union, 1), 0.0), inter
+    union = nl + nr - inter
+    return np.where(union > 0, inter / np.maximum(union, 1), 0.0), inter.astype(np.float64)

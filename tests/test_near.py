@@ -170,3 +170,18 @@ def test_planted_gsm8k_paraphrases_are_found_on_real_data(shared_data: Path) -> 
     recall = result["checks"]["dq.minhash[0]"]["recall"]
     assert min(recall.values()) >= 0.95, recall
     assert result["checks"]["dq.minhash[0]"]["clean_rows_flagged"] < 20
+
+
+@settings(max_examples=60)
+@given(st.lists(st.text(alphabet="ab c", max_size=30), min_size=1, max_size=6), st.data())
+def test_vectorized_pair_jaccard_equals_set_jaccard(texts: list[str], data: st.DataObject) -> None:
+    docs = near.build_docs(pl.Series(texts, dtype=pl.String), 3, char=True)
+    index = st.integers(0, len(texts) - 1)
+    pairs = pl.DataFrame(
+        data.draw(st.lists(st.tuples(index, index), min_size=1, max_size=10)),
+        schema=["left", "right"],
+        orient="row",
+    )
+    got, _ = near.pair_jaccard(docs, docs, pairs)
+    want = [near.jaccard(docs.shingle_set(a), docs.shingle_set(b)) for a, b in pairs.iter_rows()]
+    assert np.allclose(got, want)
