@@ -13,6 +13,54 @@ from dq.hookspecs import hookimpl
 def dq_register_commands(cli: click.Group) -> None:
     _register_review(cli)
     _register_calibrate(cli)
+    _register_scan(cli)
+
+
+def _register_scan(cli: click.Group) -> None:
+    @cli.command()
+    @click.option("--rules", "rules_path", required=True, type=click.Path(path_type=Path))
+    @click.option(
+        "--input", "input_path", required=True, type=click.Path(path_type=Path), help="Parquet or JSONL."
+    )
+    @click.option(
+        "--benchmark", "benchmarks", multiple=True, help="NAME=PATH[#FIELD], a known name, or NAME=hf:..."
+    )
+    @click.option("--column", default="problem", show_default=True, help="The problem text column.")
+    @click.option(
+        "--check", "only", multiple=True, help="Run only these checks (default: all in the rule set)."
+    )
+    @click.option("--batch-rows", default=500_000, show_default=True)
+    @click.option("--out", "out_path", required=True, type=click.Path(path_type=Path), help="Matches JSONL.")
+    def scan(
+        rules_path: Path,
+        input_path: Path,
+        benchmarks: tuple[str, ...],
+        column: str,
+        only: tuple[str, ...],
+        batch_rows: int,
+        out_path: Path,
+    ) -> None:
+        """Stream a file of any size through the rule set's contamination checks (no gate/split).
+
+        Exit 1 when a check whose action is "fail" finds a match; matches go to --out as JSONL.
+        """
+        import json
+        import sys
+
+        from dq.benchmarks import resolve_benchmarks
+        from dq.cli import runtime
+        from dq.config import load_rule_set
+        from dq.runner import check_config
+        from dq.scan import scan as run_scan
+
+        rt = runtime()
+        rule_set = load_rule_set(rules_path)
+        check_config(rule_set, rt.registry)
+        loaded = resolve_benchmarks(rule_set.benchmarks, list(benchmarks), demo=False)
+        bench = {name: frame for name, (frame, _) in loaded.items()}
+        summary = run_scan(rule_set, rt.registry, input_path, bench, out_path, column, batch_rows, list(only))
+        click.echo(json.dumps(summary, indent=2))
+        sys.exit(1 if summary["status"] == "fail" else 0)
 
 
 def _register_calibrate(cli: click.Group) -> None:
