@@ -49,22 +49,8 @@ def resolve_columns(available: list[str], mapping: dict[str, str], label: str) -
     return resolved
 
 
-def _first_keys(path: Path) -> list[str]:
-    with path.open("rb") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    obj = json.loads(line)
-                except ValueError as exc:
-                    raise DqError(f"{path}:{lineno}: malformed JSON: {exc}") from None
-                if not isinstance(obj, dict):
-                    raise DqError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
-                return list(obj)
-    raise DqError(f"{path}: empty input (no rows)")
-
-
-def _locate_jsonl_problem(path: Path, columns: dict[str, str]) -> str | None:
-    """The first line that is not valid JSON, not an object, or has a non-string field."""
+def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line is a DqError naming it."""
     with path.open("rb") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -72,14 +58,29 @@ def _locate_jsonl_problem(path: Path, columns: dict[str, str]) -> str | None:
             try:
                 obj = json.loads(line)
             except ValueError as exc:
-                return f"{path}:{lineno}: malformed JSON: {exc}"
+                raise DqError(f"{path}:{lineno}: malformed JSON: {exc}") from None
             if not isinstance(obj, dict):
-                return f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}"
+                raise DqError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            yield lineno, obj
+
+
+def _first_keys(path: Path) -> list[str]:
+    for _, obj in iter_jsonl(path):
+        return list(obj)
+    raise DqError(f"{path}: empty input (no rows)")
+
+
+def _locate_jsonl_problem(path: Path, columns: dict[str, str]) -> str | None:
+    """The first line that is not valid JSON, not an object, or has a non-string field."""
+    try:
+        for lineno, obj in iter_jsonl(path):
             for dq_col, name in columns.items():
                 value = obj.get(name)
                 if not isinstance(value, str):
                     got = "missing" if name not in obj else f"{type(value).__name__} {value!r:.40}"
                     return f"{path}:{lineno}: field '{name}' ({dq_col}) must be a string, got {got}"
+    except DqError as exc:
+        return exc.message
     return None
 
 

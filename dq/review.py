@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from dq.errors import DqError
+from dq.io import iter_jsonl
 from dq.jsonl import write_json, write_lines
 from dq.manifest import run_timestamp
 
@@ -132,22 +133,16 @@ def _markdown(pack: list[dict[str, Any]]) -> str:
 
 
 def read_decisions(path: Path) -> dict[str, str]:
+    """``row_key`` -> keep/drop from a JSONL decisions file; a bad line is one clear error."""
     decisions: dict[str, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except ValueError as exc:
-                raise DqError(f"{path}:{lineno}: malformed JSON: {exc}") from None
-            if not isinstance(obj, dict) or not isinstance(obj.get("row_key"), str):
-                raise DqError(f"{path}:{lineno}: field 'row_key' must be a string")
-            if obj.get("decision") not in ("keep", "drop"):
-                raise DqError(
-                    f"{path}:{lineno}: field 'decision' must be 'keep' or 'drop', got {obj.get('decision')!r}"
-                )
-            decisions[obj["row_key"]] = obj["decision"]
+    for lineno, obj in iter_jsonl(path):
+        if not isinstance(obj.get("row_key"), str):
+            raise DqError(f"{path}:{lineno}: field 'row_key' must be a string")
+        if obj.get("decision") not in ("keep", "drop"):
+            raise DqError(
+                f"{path}:{lineno}: field 'decision' must be 'keep' or 'drop', got {obj.get('decision')!r}"
+            )
+        decisions[obj["row_key"]] = obj["decision"]
     return decisions
 
 
