@@ -28,3 +28,15 @@ def test_every_builtin_rule_has_passing_and_failing_cases() -> None:
         assert cls.summary().endswith("."), f"{name}: summary must be one sentence ending in '.'"
         for field_name, info in cls.Params.model_fields.items():
             assert info.description, f"{name}.{field_name} has no description"
+
+
+def test_rules_reference_is_current() -> None:
+    from pathlib import Path
+
+    from dq.docs import rules_markdown
+    from dq.plugins import build_registry, make_plugin_manager
+
+    pm, infos, _ = make_plugin_manager(load_entrypoints=False)
+    current = rules_markdown(build_registry(pm, infos))
+    path = Path(__file__).parent.parent / "docs" / "rules.md"
+    assert path.read_text(encoding="utf-8") == current, "regenerate: DQ_LOAD_PLUGINS= dq rules docs > docs/rules.md"
