@@ -80,7 +80,12 @@ class RuleSet(Model):
     leakage: LeakageSpec = Field(default_factory=LeakageSpec)
     render: RenderSpec = Field(default_factory=RenderSpec)
     reports: list[str] = Field(
-        default_factory=lambda: ["contamination-json", "contamination-matches", "summary-md"]
+        default_factory=lambda: [
+            "contamination-json",
+            "contamination-matches",
+            "contamination-md",
+            "summary-md",
+        ]
     )
     #: Where the rule set was read from, and the sha256 of its bytes.
     source_path: str = ""

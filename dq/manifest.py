@@ -38,6 +38,11 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _split_of(spec: str) -> str | None:
+    """The split of an ``hf:NAME[:CONFIG]:SPLIT`` input; None for files and the demo."""
+    return spec.rsplit(":", 1)[-1] if spec.startswith("hf:") else None
+
+
 def build_manifest(state: RunState) -> dict[str, Any]:
     """Assemble the manifest from the finished state (everything but ``outputs`` is known)."""
     split_spec = state.rule_set.split
@@ -49,6 +54,7 @@ def build_manifest(state: RunState) -> dict[str, Any]:
     return {
         "created_at": run_timestamp(),
         "dataset_name": state.input_info.get("path"),
+        "dataset_split": _split_of(state.input_info.get("path") or ""),
         "seed": getattr(options, "seed", None),
         "sources": sorted(state.source_counts(considered)),
         "val_ratio": getattr(options, "val_ratio", None),

@@ -9,8 +9,8 @@ from dq.hookspecs import hookimpl
 
 @hookimpl
 def dq_register_reporters(register: Callable[[type], None]) -> None:
-    from dq_reports.contamination import ContaminationJson, ContaminationMatches
+    from dq_reports.contamination import ContaminationJson, ContaminationMarkdown, ContaminationMatches
     from dq_reports.summary import SummaryMarkdown
 
-    for reporter in (ContaminationJson, ContaminationMatches, SummaryMarkdown):
+    for reporter in (ContaminationJson, ContaminationMatches, ContaminationMarkdown, SummaryMarkdown):
         register(reporter)

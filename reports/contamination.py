@@ -177,3 +177,54 @@ class ContaminationMatches(Reporter):
                 r["evidence"] = json.loads(r["evidence"])
             lines.append(json.dumps(r, ensure_ascii=False) + "\n")
         return "".join(lines).encode("utf-8")
+
+
+class ContaminationMarkdown(Reporter):
+    """reports/contamination.md: per benchmark item, the training rows that match it, for people."""
+
+    name = "contamination-md"
+    filename = "contamination.md"
+
+    def write(self, state: RunState) -> bytes:
+        report = build_report(state)
+        lines = [f"# Contamination report: {report['status'].upper()}", ""]
+        lines += ["| check | action | status | matches |", "|---|---|---|---|"]
+        lines += [
+            f"| {c['name']} | {c['action']} | {c['status']} | {c['matches']} |" for c in report["checks"]
+        ]
+        overlap = report["train_val_overlap"]
+        lines += [
+            "",
+            f"Train/val leakage: {report['pass_fail_outcome']['train_val_overlap']} "
+            f"(row_id overlap {overlap.get('row_id_overlap_count', 0)}, "
+            f"problem overlap {overlap.get('problem_text_overlap_count', 0)})",
+            "",
+        ]
+        for name, section in report["benchmarks"].items():
+            lines += [f"## {name} ({section['rows']} items, {section['source']})", ""]
+            if not section["overlapping_question_ids_or_hashes"]:
+                lines += ["No matches.", ""]
+                continue
+            questions = state.benchmarks[name]["question"]
+            for item in section["overlapping_question_ids_or_hashes"]:
+                index = item["benchmark_index"]
+                lines += [
+                    f"### item {index}: {item['training_row_count']} training rows ({', '.join(item['methods'])})",
+                    "",
+                    f"> {questions[index][:400]}",
+                    "",
+                    "| row | split | method | kind | score | evidence |",
+                    "|---|---|---|---|---|---|",
+                ]
+                for m in item["training_matches"]:
+                    evidence = json.dumps(m.get("evidence", {}), ensure_ascii=False).replace("|", "\\|")
+                    lines.append(
+                        f"| {m['row_index']} | {m['split']} | {m['method']} | {m.get('kind', '')} | "
+                        f"{m['score']:.3f} | {evidence[:200]} |"
+                    )
+                lines.append("")
+            if section["overlapping_question_record_count"] > len(
+                section["overlapping_question_ids_or_hashes"]
+            ):
+                lines += ["... and more items: see contamination_matches.jsonl", ""]
+        return ("\n".join(lines) + "\n").encode("utf-8")

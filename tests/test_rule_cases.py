@@ -39,4 +39,6 @@ def test_rules_reference_is_current() -> None:
     pm, infos, _ = make_plugin_manager(load_entrypoints=False)
     current = rules_markdown(build_registry(pm, infos))
     path = Path(__file__).parent.parent / "docs" / "rules.md"
-    assert path.read_text(encoding="utf-8") == current, "regenerate: DQ_LOAD_PLUGINS= dq rules docs > docs/rules.md"
+    assert path.read_text(encoding="utf-8") == current, (
+        "regenerate: DQ_LOAD_PLUGINS= dq rules docs > docs/rules.md"
+    )

@@ -192,7 +192,7 @@ def test_seed_golden_rows_and_manifest_keys(shared_seed: Path, tmp_path: Path) -
     out = tmp_path / "o"
     dq("run", "--rules", STRICT, "--out", out)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(seed_manifest) - {"dataset_split"} <= set(manifest)
+    assert set(seed_manifest) <= set(manifest)
     seed_report = json.loads((shared_seed / "contamination_check_report.json").read_text())
     report = json.loads((out / "reports/contamination.json").read_text())
     assert set(seed_report) <= set(report)
