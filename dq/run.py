@@ -69,7 +69,21 @@ class RunState:
 
     def log(self, message: str) -> None:
         if not self.quiet:
-            print(message, file=sys.stderr)
+            print(f"\r\x1b[K{message}", file=sys.stderr)  # clear the progress bar's line first
+
+    def progress(self, done: int, total: int, label: str) -> None:
+        """A one-line stage progress bar on a terminal; nothing when quiet or piped."""
+        if self.quiet:
+            return
+        width = 24
+        filled = width * done // max(total, 1)
+        end = "\n" if done == total else ""
+        print(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<10}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
 
     def require(self, name: str) -> Any:
         value = getattr(self, name)
@@ -104,10 +118,12 @@ def execute(state: RunState) -> RunResult:
     try:
         stages = [state.registry.get("stages", name)() for name in state.rule_set.pipeline]
         state.pm.hook.dq_before_run(run=state)
-        for stage in stages:
+        for done, stage in enumerate(stages):
+            state.progress(done, len(stages), stage.name)
             start = time.perf_counter()
             stage.run(state)
             state.timings[stage.name] = round(time.perf_counter() - start, 3)
+        state.progress(len(stages), len(stages), "done")
         _replace_dir(state.work_dir, state.out_dir)
     finally:
         if state.work_dir.exists():
