@@ -97,11 +97,11 @@ def train_val_overlap(train: pl.DataFrame, val: pl.DataFrame) -> dict[str, Any]:
 
 def near_overlap(train: pl.DataFrame, val: pl.DataFrame, threshold: float) -> dict[str, Any]:
     """Val problems with a MinHash near-duplicate (estimated Jaccard >= threshold) in train."""
-    from dq import near
+    from dq import lsh, near
 
     texts, positions = near.unique_texts(pl.concat([val["problem"], train["problem"]]))
     first_train = val.height
-    labels = near.components(texts, threshold)
+    labels = lsh.components(texts, threshold)
     comp = pl.DataFrame({"label": labels, "pos": positions}).explode("pos")
     comp = comp.with_columns(
         side=pl.when(pl.col("pos") < first_train).then(pl.lit("val")).otherwise(pl.lit("train"))

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dq import near
+from dq import lsh, near
 from dq.components import ContaminationCheck, Options
 from dq.hookspecs import hookimpl
 
@@ -98,10 +98,10 @@ class MinHashCheck(ContaminationCheck):
         from rapidfuzz.fuzz import ratio
 
         # The estimate's sd is ~0.045 at 128 permutations: a 0.2 margin keeps unlucky pairs.
-        est = near.estimates(docs.sig, bdocs.sig, pairs)  # type: ignore[arg-type]
+        est = lsh.estimates(docs.sig, bdocs.sig, pairs)  # type: ignore[arg-type]
         keep = est >= self.options.threshold - 0.2
         pairs, est = pairs.filter(pl.Series(keep)), est[keep]
-        verified, shared = near.pair_jaccard(docs, bdocs, pairs)
+        verified, shared = lsh.pair_jaccard(docs, bdocs, pairs)
         ok = verified >= self.options.threshold
         found = []
         for (doc, item), e, v, n_shared in zip(
@@ -136,14 +136,14 @@ class MinHashCheck(ContaminationCheck):
         names = list(benchmarks)
         bench_docs = [self._docs(benchmarks[name]["question"]) for name in names]
         # One LSH join against every benchmark at once: their keys stacked, items offset.
-        bench_keys = np.vstack([near.band_keys(d.sig, bands) for d in bench_docs]) if names else None  # type: ignore[arg-type]
+        bench_keys = np.vstack([lsh.band_keys(d.sig, bands) for d in bench_docs]) if names else None  # type: ignore[arg-type]
         starts = np.cumsum([0] + [d.text.len() for d in bench_docs])
         frames = []
         for texts, positions in _batches(rows, self.options.batch_size):
             docs = self._docs(texts)
             found: list[dict] = []
             if bench_keys is not None:
-                pairs = near.lsh_candidates(near.band_keys(docs.sig, bands), bench_keys)  # type: ignore[arg-type]
+                pairs = lsh.lsh_candidates(lsh.band_keys(docs.sig, bands), bench_keys)  # type: ignore[arg-type]
                 which = np.searchsorted(starts, pairs["right"].to_numpy(), side="right") - 1
                 for b, (name, bdocs) in enumerate(zip(names, bench_docs, strict=True)):
                     mine = pairs.filter(pl.Series(which == b)).with_columns(pl.col("right") - int(starts[b]))

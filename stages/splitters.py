@@ -50,7 +50,7 @@ def group_ids(
     first_seen = ordered.select(pl.col("canonical").unique(maintain_order=True))["canonical"]
     labels = np.arange(first_seen.len())
     if near_threshold is not None and first_seen.len():
-        from dq.near import components
+        from dq.lsh import components
 
         # Component label = its first problem's index; renumber densely in first-seen order.
         _, labels = np.unique(components(first_seen, near_threshold), return_inverse=True)

@@ -12,7 +12,7 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dq import near
+from dq import lsh, near
 from dq.demo import PLANTED_EXACT, PLANTED_NEAR
 from dq_stages.near_checks import MinHashCheck, NgramCheck, TemplateCheck
 from tests.conftest import ROOT
@@ -106,7 +106,7 @@ def test_components_group_paraphrases_deterministically() -> None:
             BENCH["question"][0] + " Explain.",
         ]
     )
-    assert near.components(texts, 0.7).tolist() == [0, 1, 0]
+    assert lsh.components(texts, 0.7).tolist() == [0, 1, 0]
 
 
 def test_near_rule_set_flags_the_demo_paraphrase_with_evidence(tmp_path: Path) -> None:
@@ -182,6 +182,6 @@ def test_vectorized_pair_jaccard_equals_set_jaccard(texts: list[str], data: st.D
         schema=["left", "right"],
         orient="row",
     )
-    got, _ = near.pair_jaccard(docs, docs, pairs)
-    want = [near.jaccard(docs.shingle_set(a), docs.shingle_set(b)) for a, b in pairs.iter_rows()]
+    got, _ = lsh.pair_jaccard(docs, docs, pairs)
+    want = [lsh.jaccard(docs.shingle_set(a), docs.shingle_set(b)) for a, b in pairs.iter_rows()]
     assert np.allclose(got, want)
