@@ -10,7 +10,7 @@ import numba
 import numpy as np
 import polars as pl
 
-from dq.near import _MULT, Docs, build_docs
+from dq.near import MULTIPLIER, Docs, build_docs
 
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
@@ -21,7 +21,7 @@ def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     with np.errstate(over="ignore"):
         for r in range(rows):
             keys += sig[:, r : rows * bands : rows].astype(np.uint64) * factor
-            factor = factor * _MULT
+            factor = factor * MULTIPLIER
     return keys
 
 

@@ -21,7 +21,7 @@ from dq import vector
 
 TOKEN = r"[\p{L}\p{N}_]+"
 NUMBER = r"\d+(?:[.,]\d+)*"
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial shingle hash
+MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit multiplier of the polynomial shingle hash
 
 
 def token_hash_bytes(data: bytes) -> int:
@@ -39,7 +39,7 @@ def combine(hashes: list[int]) -> int:
     total, factor = 0, 1
     for h in hashes:
         total = (total + h * factor) % (1 << 64)
-        factor = (factor * int(_MULT)) % (1 << 64)
+        factor = (factor * int(MULTIPLIER)) % (1 << 64)
     return total
 
 
@@ -125,7 +125,7 @@ def shingles(tokens: Tokens, n: int) -> Shingles:
 
     A document shorter than n tokens gives one shingle of all its tokens; an empty one, none.
     """
-    powers = np.array([pow(int(_MULT), k, 1 << 64) for k in range(n)], dtype=np.uint64)
+    powers = np.array([pow(int(MULTIPLIER), k, 1 << 64) for k in range(n)], dtype=np.uint64)
     hashes, offsets, starts = _shingle_kernel(tokens.codes, tokens.table, tokens.offsets, n, powers)
     return Shingles(hashes, offsets, starts)
 
