@@ -56,32 +56,80 @@ def estimates(left: np.ndarray, right: np.ndarray, pairs: pl.DataFrame) -> np.nd
     return out
 
 
+@numba.njit(cache=True)
+def _root(parent: np.ndarray, i: int) -> int:
+    while parent[i] != i:
+        parent[i] = parent[parent[i]]
+        i = parent[i]
+    return i
+
+
+@numba.njit(cache=True)
+def _similar(sig: np.ndarray, a: int, b: int, threshold: float) -> bool:
+    same = 0
+    for p in range(sig.shape[1]):
+        if sig[a, p] == sig[b, p]:
+            same += 1
+    return same >= threshold * sig.shape[1]
+
+
+@numba.njit(cache=True)
+def _union(parent: np.ndarray, a: int, b: int) -> None:
+    ra, rb = _root(parent, a), _root(parent, b)
+    if ra != rb:
+        parent[max(ra, rb)] = min(ra, rb)
+
+
+@numba.njit(cache=True)
+def _link_buckets(
+    sig: np.ndarray, keys: np.ndarray, order: np.ndarray, threshold: float, parent: np.ndarray, cap: int
+) -> None:
+    """Union every pair of docs that share this band's key and whose estimated Jaccard reaches
+    ``threshold`` (pairs already in one component are skipped, so later bands cost little).
+    Buckets larger than ``cap`` link each doc to the bucket's first doc, else its predecessor."""
+    start = 0
+    while start < order.size:
+        end = start + 1
+        while end < order.size and keys[order[end]] == keys[order[start]]:
+            end += 1
+        if end - start <= cap:
+            for x in range(start, end):
+                for y in range(x + 1, end):
+                    a, b = order[x], order[y]
+                    if _root(parent, a) != _root(parent, b) and _similar(sig, a, b, threshold):
+                        _union(parent, a, b)
+        else:
+            for x in range(start + 1, end):
+                if _similar(sig, order[x], order[start], threshold):
+                    _union(parent, order[x], order[start])
+                elif _similar(sig, order[x], order[x - 1], threshold):
+                    _union(parent, order[x], order[x - 1])
+        start = end
+
+
+#: Buckets up to this size are linked pair by pair; larger ones by a linear approximation.
+BUCKET_CAP = 256
+
+
 def components(
     texts: pl.Series, threshold: float, n: int = 5, num_perm: int = 128, bands: int = 32
 ) -> np.ndarray:
     """Near-duplicate clusters of ``texts``: for each text, the index of its component's first text.
 
-    Edges are LSH candidate pairs whose estimated Jaccard reaches ``threshold``; components are
-    connected components (union-find), labelled by their smallest index, so the result depends
-    only on the input order.
+    Two documents are linked when they share an LSH band key and their estimated Jaccard
+    (character n-grams) reaches ``threshold``; components are the connected components
+    (union-find) labelled by their smallest index. The partition does not depend on the input
+    order, except inside buckets of more than ``BUCKET_CAP`` documents, where each document is
+    only compared with the bucket's first and its neighbour.
     """
     docs = build_docs(texts, n, char=True, num_perm=num_perm)
     keys = band_keys(docs.sig, bands)  # type: ignore[arg-type]
-    pairs = lsh_candidates(keys, keys).filter(pl.col("left") < pl.col("right"))
-    keep = estimates(docs.sig, docs.sig, pairs) >= threshold  # type: ignore[arg-type]
-    parent = np.arange(texts.len())
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in pairs.filter(pl.Series(keep)).iter_rows():
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([root(i) for i in range(texts.len())])
+    parent = np.arange(texts.len(), dtype=np.int64)
+    for band in range(bands):
+        column = np.ascontiguousarray(keys[:, band])
+        order = np.argsort(column, kind="stable")
+        _link_buckets(docs.sig, column, order, threshold, parent, BUCKET_CAP)  # type: ignore[arg-type]
+    return np.array([_root(parent, i) for i in range(texts.len())], dtype=np.int64)
 
 
 @numba.njit(cache=True, parallel=True)

@@ -185,3 +185,29 @@ def test_vectorized_pair_jaccard_equals_set_jaccard(texts: list[str], data: st.D
     got, _ = lsh.pair_jaccard(docs, docs, pairs)
     want = [lsh.jaccard(docs.shingle_set(a), docs.shingle_set(b)) for a, b in pairs.iter_rows()]
     assert np.allclose(got, want)
+
+
+def test_components_partition_does_not_depend_on_order() -> None:
+    import random
+
+    base = BENCH["question"].to_list()
+    texts = [
+        base[0],
+        base[1],
+        base[0] + " Explain.",
+        "Explain. " + base[1],
+        "unrelated words here and there",
+        base[0].upper(),
+    ]
+    order = list(range(len(texts)))
+    random.Random(3).shuffle(order)
+
+    def partition(labels: list[int], idx: list[int]) -> set[frozenset[int]]:
+        groups: dict[int, set[int]] = {}
+        for pos, label in enumerate(labels):
+            groups.setdefault(label, set()).add(idx[pos])
+        return {frozenset(g) for g in groups.values()}
+
+    straight = partition(lsh.components(pl.Series(texts), 0.7).tolist(), list(range(len(texts))))
+    shuffled = partition(lsh.components(pl.Series([texts[i] for i in order]), 0.7).tolist(), order)
+    assert straight == shuffled == {frozenset({0, 2, 5}), frozenset({1, 3}), frozenset({4})}
