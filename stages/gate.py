@@ -111,7 +111,7 @@ def near_overlap(train: pl.DataFrame, val: pl.DataFrame, threshold: float) -> di
     ids = sorted(set(val[val_rows["pos"].to_list()]["row_id"])) if val_rows.height else []
     return {
         "threshold": threshold,
-        "method": "minhash components (word 5-grams, 128 perm, 32 bands)",
+        "method": "minhash components (character 5-grams, 128 perm, 32 bands, estimated Jaccard)",
         "val_row_count": val_rows.height,
         "val_row_id_examples": ids[:MAX_EXAMPLES],
     }

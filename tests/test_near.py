@@ -211,3 +211,47 @@ def test_components_partition_does_not_depend_on_order() -> None:
     straight = partition(lsh.components(pl.Series(texts), 0.7).tolist(), list(range(len(texts))))
     shuffled = partition(lsh.components(pl.Series([texts[i] for i in order]), 0.7).tolist(), order)
     assert straight == shuffled == {frozenset({0, 2, 5}), frozenset({1, 3}), frozenset({4})}
+
+
+def test_scan_streams_a_file_and_exits_1_on_a_fail_match(tmp_path: Path) -> None:
+    from dq.demo import demo_benchmark, demo_rows
+
+    rows = demo_rows()
+    rows.write_parquet(tmp_path / "rows.parquet")
+    demo_benchmark().select("question").write_ndjson(tmp_path / "bench.jsonl")
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[[contamination]]\ncheck = "dq.exact"\naction = "fail"\n'
+        '[[contamination]]\ncheck = "dq.minhash"\naction = "warn"\nkinds = ["near"]\n'
+    )
+    result = dq(
+        "scan",
+        "--rules",
+        rules,
+        "--input",
+        tmp_path / "rows.parquet",
+        "--benchmark",
+        f"demo={tmp_path / 'bench.jsonl'}",
+        "--batch-rows",
+        "500",
+        "--out",
+        tmp_path / "m.jsonl",
+    )
+    assert result.exit_code == 1, result.output
+    matches = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    exact = sorted(m["row_index"] for m in matches if m["check"] == "dq.exact")
+    assert exact == list(PLANTED_EXACT)  # row indices survive the 500-row batches
+    assert [m["row_index"] for m in matches if m["check"] == "dq.minhash"] == [PLANTED_NEAR[0]]
+
+
+@pytest.mark.shared
+def test_known_benchmark_names_resolve_to_local_copies(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dq.benchmarks import load_benchmark, parse_benchmark_arg
+
+    monkeypatch.setenv("DQ_BENCHMARK_DIR", str(shared_data))
+    sizes = {
+        name: load_benchmark(parse_benchmark_arg(name))[1]["rows"] for name in ("gsm8k", "math", "math500")
+    }
+    assert sizes == {"gsm8k": 1319, "math": 5000, "math500": 500}
