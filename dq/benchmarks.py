@@ -47,9 +47,19 @@ def parse_benchmark_arg(arg: str) -> BenchmarkSpec:
     spec, _, fld = spec.partition("#")
     if not name or not spec:
         raise DqError(f"--benchmark '{arg}': use NAME=PATH[#FIELD] or NAME=hf:DATASET:SPLIT")
+    if not spec.startswith("hf:") and _looks_like_hub_name(spec):
+        name = name if sep else spec.split(":")[0].rsplit("/", 1)[-1]
+        spec = "hf:" + spec
     if spec.startswith("hf:"):
         return BenchmarkSpec(name=name, hf=spec.removeprefix("hf:"), field=fld)
     return BenchmarkSpec(name=name, path=spec, field=fld or "")
+
+
+def _looks_like_hub_name(spec: str) -> bool:
+    """``owner/name:split`` or ``owner/name:config:split`` that is not a local file."""
+    import re
+
+    return not Path(spec).exists() and re.fullmatch(r"[\w.-]+/[\w.-]+(:[\w.+-]+){1,2}", spec) is not None
 
 
 def _read_local(path: Path) -> pl.DataFrame:

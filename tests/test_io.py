@@ -95,3 +95,22 @@ def test_seed_golden_rows_are_written_byte_for_byte() -> None:
     system = json.loads(rendered.splitlines()[0])["messages"][0]["content"]
     assert "\n".join(frame.select(raw_line()).to_series()) + "\n" == raw
     assert "\n".join(frame.select(chat_line(system)).to_series()) + "\n" == rendered
+
+
+def test_benchmark_arguments() -> None:
+    from dq.benchmarks import parse_benchmark_arg
+
+    assert parse_benchmark_arg("openai/gsm8k:main:test").model_dump() == {
+        "name": "gsm8k",
+        "path": None,
+        "hf": "openai/gsm8k:main:test",
+        "field": "",
+    }
+    assert parse_benchmark_arg("g=hf:openai/gsm8k:main:test#question").hf == "openai/gsm8k:main:test"
+    assert parse_benchmark_arg("mine=data/test.jsonl#problem").model_dump() == {
+        "name": "mine",
+        "path": "data/test.jsonl",
+        "hf": None,
+        "field": "problem",
+    }
+    assert parse_benchmark_arg("data/test.parquet").name == "test"
