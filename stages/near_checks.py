@@ -111,6 +111,7 @@ class MinHashCheck(ContaminationCheck):
             t_nums, b_nums = docs.numbers_of(doc), bdocs.numbers_of(item)
             kind = "verbatim" if t_text == b_text else ("near" if t_nums == b_nums else "numbers_changed")
             evidence = {
+                "normalization": f"canonical problem; {self.options.shingle} {self.options.ngram}-grams",
                 "shared_shingles": int(n_shared),
                 "shingle": self.options.shingle,
                 "ngram": self.options.ngram,
@@ -212,6 +213,7 @@ class NgramCheck(ContaminationCheck):
                             "kind": _kind(docs.text[doc], bdocs.text[item]),
                             "evidence": json.dumps(
                                 {
+                                    "normalization": f"canonical problem; word {n}-grams",
                                     "n": n,
                                     "matched_ngrams": matched,
                                     "item_ngrams": total,
@@ -261,7 +263,12 @@ class TemplateCheck(ContaminationCheck):
                             "verified": 1.0,
                             "similarity": None,
                             "kind": _kind(t_text, b_text),
-                            "evidence": json.dumps({"numbers": [near.numbers(t_text), near.numbers(b_text)]}),
+                            "evidence": json.dumps(
+                                {
+                                    "normalization": "canonical problem; numbers masked",
+                                    "numbers": [near.numbers(t_text), near.numbers(b_text)],
+                                }
+                            ),
                         }
                     )
             frames.append(_expand(found, positions, self.options.kinds))
