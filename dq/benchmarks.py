@@ -74,9 +74,10 @@ def _read_local(path: Path) -> pl.DataFrame:
 
 
 def _read_hf(spec: str) -> pl.DataFrame:
-    from dq.io import parse_hf_spec
+    from dq.io import parse_hf_spec, quiet_hub_logs
 
     name, config, split = parse_hf_spec(spec)
+    quiet_hub_logs()
     try:
         import datasets
         import pyarrow as pa

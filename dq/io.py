@@ -131,6 +131,14 @@ def read_table_file(path: Path, mapping: dict[str, str]) -> pl.DataFrame:
     return _check_table(_select(frame, columns), str(path))
 
 
+def quiet_hub_logs() -> None:
+    """Hub retries log a line per attempt; dq reports the outcome in one line instead."""
+    import logging
+
+    for name in ("huggingface_hub", "datasets", "fsspec"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def parse_hf_spec(spec: str) -> tuple[str, str | None, str]:
     """``hf:NAME[:CONFIG]:SPLIT`` -> (name, config, split)."""
     parts = spec.removeprefix("hf:").split(":")
@@ -154,6 +162,7 @@ def iter_hf_batches(
         import datasets
     except ImportError:
         raise DqError("reading hf: inputs needs the 'datasets' package: pip install 'dq[hf]'") from None
+    quiet_hub_logs()
     try:
         stream = datasets.load_dataset(name, config, split=split, streaming=True, **load_kwargs)
         for batch in stream.iter(batch_size=batch_size):

@@ -188,3 +188,37 @@ def test_sql_rule_error_is_one_line(tmp_path: Path) -> None:
         '[[rules]]\nrule = "dq.sql"\nwhere = "no_such_column > 1"\n',
         "rule 'dq.sql': DuckDB could not evaluate its predicate",
     )
+
+
+def test_unreachable_hub_input_is_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("datasets")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf")}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dq",
+            "run",
+            "--rules",
+            str(STRICT),
+            "--input",
+            "hf:nvidia/OpenMathInstruct-2:train_1M",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "Error: hf:nvidia/OpenMathInstruct-2:train_1M: cannot load"
+    ), lines
+    assert not (tmp_path / "out").exists()
