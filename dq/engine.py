@@ -103,16 +103,28 @@ def rule_mask(rule: RowRule, ctx: RuleContext) -> pl.Series:
     return result.fill_null(False).alias("fail")
 
 
-def apply_rules(rows: pl.DataFrame, bound: list[BoundRule]) -> CurateResult:
-    """Evaluate rules; return accepted/rejected rows (with ``reason``) and the verdicts table."""
-    leading_skips = []
+def leading_skips(bound: list[BoundRule]) -> list[BoundRule]:
+    """The ``skip`` rules before the first ``reject`` rule: a pre-filter, counted nowhere."""
+    out = []
     for b in bound:
         if b.action != "skip":
             break
-        leading_skips.append(b)
-    for b in leading_skips:
+        out.append(b)
+    return out
+
+
+def apply_skips(rows: pl.DataFrame, skips: list[BoundRule]) -> pl.DataFrame:
+    """Rows that pass every leading skip rule (applied while streaming, and again in curate)."""
+    for b in skips:
         rows = rows.filter(~rule_mask(b.rule, RuleContext(rows)))
-    rest = bound[len(leading_skips) :]
+    return rows
+
+
+def apply_rules(rows: pl.DataFrame, bound: list[BoundRule]) -> CurateResult:
+    """Evaluate rules; return accepted/rejected rows (with ``reason``) and the verdicts table."""
+    skips = leading_skips(bound)
+    rows = apply_skips(rows, skips)
+    rest = bound[len(skips) :]
     ctx = RuleContext(rows)
     first = pl.Series("first", [None] * rows.height, dtype=pl.Int32)
     verdict_frames = []

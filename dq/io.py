@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,42 +175,64 @@ def iter_hf_batches(
         raise DqError(f"hf:{name}:{split}: cannot load ({type(exc).__name__}: {exc})") from None
 
 
-def read_hf(spec: str, mapping: dict[str, str], **load_kwargs: Any) -> pl.DataFrame:
+def read_hf(
+    spec: str,
+    mapping: dict[str, str],
+    keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
+    **load_kwargs: Any,
+) -> tuple[pl.DataFrame, int]:
+    """Stream a Hub dataset batch by batch; ``keep`` filters each batch as it arrives.
+
+    Returns the kept rows and the number streamed. ``row_index`` counts stream order before
+    filtering, so a kept row keeps its stream position. With the strict source filter as
+    ``keep``, OpenMathInstruct-2's rows of other sources never accumulate in memory.
+    """
     name, config, split = parse_hf_spec(spec)
     wanted = [mapping.get(c, c) for c in ROW_COLUMNS]
-    tables = list(iter_hf_batches(name, config, split, list(dict.fromkeys(wanted)), **load_kwargs))
-    if not tables:
+    columns = dict(zip(ROW_COLUMNS, wanted, strict=True))
+    frames, offset = [], 0
+    for table in iter_hf_batches(name, config, split, list(dict.fromkeys(wanted)), **load_kwargs):
+        batch = _check_table(_select(pl.from_arrow(table), columns), spec)  # type: ignore[arg-type]
+        batch = batch.with_row_index("row_index", offset=offset)
+        offset += batch.height
+        frames.append(keep(batch) if keep else batch)
+    if offset == 0:
         raise DqError(f"{spec}: empty input (no rows)")
-    frame = pl.from_arrow(pa.concat_tables(tables))
-    return _check_table(_select(frame, dict(zip(ROW_COLUMNS, wanted, strict=True))), spec)  # type: ignore[arg-type]
+    return pl.concat(frames), offset
 
 
-def read_rows(spec: str, mapping: dict[str, str]) -> pl.DataFrame:
-    """Read any supported input into the four dq columns plus ``row_index`` (input order)."""
+def read_rows(
+    spec: str, mapping: dict[str, str], keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+) -> tuple[pl.DataFrame, int]:
+    """The four dq columns plus ``row_index`` (input order), and the input's row count.
+
+    ``keep`` filters streamed (Hub) inputs batch by batch; files are read whole.
+    """
     if spec.startswith("hf:"):
-        frame = read_hf(spec, mapping)
+        return read_hf(spec, mapping, keep)
+    path = Path(spec)
+    if not path.is_file():
+        raise DqError(f"{path}: no such input file")
+    if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        frame = read_jsonl(path, mapping)
     else:
-        path = Path(spec)
-        if not path.is_file():
-            raise DqError(f"{path}: no such input file")
-        if path.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-            frame = read_jsonl(path, mapping)
-        else:
-            frame = read_table_file(path, mapping)
+        frame = read_table_file(path, mapping)
     if frame.height == 0:
         raise DqError(f"{spec}: empty input (no rows)")
-    return frame.with_row_index("row_index")
+    return frame.with_row_index("row_index"), frame.height
 
 
-def read_input(spec: str | None, mapping: dict[str, str]) -> tuple[pl.DataFrame, dict[str, Any]]:
+def read_input(
+    spec: str | None, mapping: dict[str, str], keep: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """Rows (with ``row_index``) and a description for the manifest; no spec means the demo."""
     if spec is None:
         from dq.demo import demo_rows
 
         rows = demo_rows().with_row_index("row_index")
         return rows, {"path": "demo:", "kind": "demo", "rows": rows.height}
-    rows = read_rows(spec, mapping)
-    info: dict[str, Any] = {"path": spec, "rows": rows.height, "columns": mapping}
+    rows, count = read_rows(spec, mapping, keep)
+    info: dict[str, Any] = {"path": spec, "rows": count, "columns": mapping}
     if not spec.startswith("hf:"):
         info["sha256"] = file_sha256(Path(spec))
         info["bytes"] = Path(spec).stat().st_size

@@ -72,7 +72,7 @@ def build_manifest(state: RunState) -> dict[str, Any]:
         "gates": [vars(g) for g in state.gates],
         "contamination_dropped_rows": state.dropped_rows,
         "rows": {
-            "input": state.require("rows").height,
+            "input": state.input_info.get("rows", state.require("rows").height),
             "considered": considered.height,
             "accepted": accepted.height,
             "rejected": state.require("rejected").height,

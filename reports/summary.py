@@ -10,7 +10,7 @@ def summary_rows(state: RunState) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the terminal table and the Markdown report."""
     rows = [
         ("input", str(state.input_info.get("path"))),
-        ("rows in", str(state.require("rows").height)),
+        ("rows in", str(state.input_info.get("rows", state.require("rows").height))),
         ("considered (after skip rules)", str(state.require("considered").height)),
         ("accepted", str(state.require("accepted").height)),
         ("rejected", str(state.require("rejected").height)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dq import io
 from dq.components import Stage
+from dq.engine import apply_skips, bind_rules, leading_skips
 from dq.run import RunState
 
 
@@ -14,5 +15,9 @@ class LoadStage(Stage):
 
     def run(self, state: RunState) -> None:
         mapping = {**state.rule_set.input.columns, **state.column_map}
-        state.rows, state.input_info = io.read_input(state.input_spec or state.rule_set.input.path, mapping)
+        spec = state.input_spec or state.rule_set.input.path
+        skips = leading_skips(bind_rules(state.rule_set, state.registry))
+        # Streamed Hub inputs drop skipped rows batch by batch (curate applies the same rules again).
+        keep = (lambda batch: apply_skips(batch, skips)) if skips else None
+        state.rows, state.input_info = io.read_input(spec, mapping, keep)
         state.log(f"load: {state.rows.height} rows from {state.input_info['path']}")

@@ -40,7 +40,7 @@ def inputs(tmp_path: Path) -> dict[str, Path]:
 
 
 def test_all_formats_read_the_same_rows(inputs: dict[str, Path]) -> None:
-    frames = {k: read_rows(str(p), MAP) for k, p in inputs.items()}
+    frames = {k: read_rows(str(p), MAP)[0] for k, p in inputs.items()}
     assert frames["jsonl"].columns == [
         "row_index",
         "source",
@@ -114,3 +114,21 @@ def test_benchmark_arguments() -> None:
         "field": "problem",
     }
     assert parse_benchmark_arg("data/test.parquet").name == "test"
+
+
+def test_hf_stream_filters_skipped_sources_batch_by_batch(tmp_path: Path) -> None:
+    pytest.importorskip("datasets")
+    from dq.io import read_hf
+
+    rows = [{**ROWS[i % 2], "problem_source": ("gsm8k", "augmented_math", "math")[i % 3]} for i in range(10)]
+    path = tmp_path / "stream.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    seen: list[int] = []
+
+    def keep(batch: pl.DataFrame) -> pl.DataFrame:
+        seen.append(batch.height)
+        return batch.filter(pl.col("source") != "augmented_math")
+
+    frame, count = read_hf("hf:json:train", MAP, keep, data_files=str(path))
+    assert count == 10 and seen == [10]  # one 50k-row batch here; each batch is filtered on arrival
+    assert frame["row_index"].to_list() == [0, 2, 3, 5, 6, 8, 9]  # stream positions survive the filter
