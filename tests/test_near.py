@@ -255,3 +255,27 @@ def test_known_benchmark_names_resolve_to_local_copies(
         name: load_benchmark(parse_benchmark_arg(name))[1]["rows"] for name in ("gsm8k", "math", "math500")
     }
     assert sizes == {"gsm8k": 1319, "math": 5000, "math500": 500}
+
+
+def test_per_check_benchmark_filter_and_drop_action(tmp_path: Path) -> None:
+    bench = tmp_path / "b.jsonl"
+    from dq.demo import demo_benchmark
+
+    demo_benchmark().select("question").write_ndjson(bench)
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[[benchmarks]]\nname = "mine"\npath = "' + str(bench) + '"\n'
+        '[[contamination]]\ncheck = "dq.minhash"\naction = "drop"\nbenchmarks = ["mine"]\nkinds = ["verbatim", "near"]\n'
+    )
+    result = dq("run", "--rules", rules, "--out", tmp_path / "o", "--benchmark", f"other={bench}")
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((tmp_path / "o/manifest.json").read_text())
+    assert manifest["contamination_dropped_rows"] == len(PLANTED_EXACT) + 1  # four copies + the paraphrase
+    report = json.loads((tmp_path / "o/reports/contamination.json").read_text())
+    assert (
+        report["benchmarks"]["other"]["overlap_count"] == 0
+        and report["benchmarks"]["mine"]["overlap_count"] == 5
+    )
+    rules.write_text(rules.read_text().replace('["mine"]', '["mien"]'))
+    bad = dq("run", "--rules", rules, "--out", tmp_path / "o2")
+    assert bad.exit_code == 2 and "contamination[0].benchmarks: unknown benchmark 'mien'" in bad.output
