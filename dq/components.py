@@ -20,7 +20,7 @@ class Documented:
         return doc.splitlines()[0] if doc else ""
 
 
-def validate_options(cls: type, options: dict[str, Any], where: str) -> Any:
+def validate_options(cls: type[Any], options: dict[str, Any], where: str) -> Any:
     """``cls.Options`` from a rule-set table; errors name the TOML path (exit 2)."""
     from pydantic import ValidationError
 
@@ -38,6 +38,17 @@ class Options(BaseModel):
     """Base for component options from the rule set: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitterOptions(Options):
+    """Options every splitter understands."""
+
+    seed: int = 20260420
+    val_ratio: float = 0.1
+
+
+class CheckOptions(Options):
+    """A contamination check without options."""
 
 
 class Stage(Documented):
@@ -59,9 +70,8 @@ class Splitter(Documented):
     name: ClassVar[str] = ""
     description: ClassVar[str] = ""
 
-    class Options(Options):
-        seed: int = 20260420
-        val_ratio: float = 0.1
+    #: The model validating this splitter's ``[split]`` options (subclasses set their own).
+    Options: ClassVar[type[Any]] = SplitterOptions
 
     def __init__(self, options: Any) -> None:
         self.options = options
@@ -89,8 +99,8 @@ class ContaminationCheck(Documented):
 
     name: ClassVar[str] = ""
 
-    class Options(Options):
-        pass
+    #: The model validating this check's ``[[contamination]]`` options.
+    Options: ClassVar[type[Any]] = CheckOptions
 
     def __init__(self, options: Any) -> None:
         self.options = options

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,7 +54,7 @@ class LeakageSpec(Model):
     action: Literal["fail", "warn"] = "fail"
     #: Also gate MinHash near-duplicates between val and train (estimated Jaccard >= threshold).
     near_duplicates: bool = False
-    threshold: float = Field(0.7, ge=0, le=1)
+    threshold: float = Field(default=0.7, ge=0, le=1)
 
 
 class RenderSpec(Model):
@@ -71,14 +72,14 @@ class RuleSet(Model):
     version: Literal[1] = 1
     name: str = "unnamed"
     description: str = ""
-    input: InputSpec = Field(default_factory=InputSpec)
+    input: InputSpec = Field(default_factory=lambda: InputSpec())
     pipeline: list[str] = Field(default_factory=lambda: list(DEFAULT_PIPELINE))
     rules: list[RuleEntry] = Field(default_factory=list)
-    split: SplitSpec = Field(default_factory=SplitSpec)
+    split: SplitSpec = Field(default_factory=lambda: SplitSpec())
     benchmarks: list[BenchmarkSpec] = Field(default_factory=list)
     contamination: list[GateEntry] = Field(default_factory=lambda: [GateEntry()])
-    leakage: LeakageSpec = Field(default_factory=LeakageSpec)
-    render: RenderSpec = Field(default_factory=RenderSpec)
+    leakage: LeakageSpec = Field(default_factory=lambda: LeakageSpec())
+    render: RenderSpec = Field(default_factory=lambda: RenderSpec())
     reports: list[str] = Field(
         default_factory=lambda: [
             "contamination-json",
@@ -92,7 +93,7 @@ class RuleSet(Model):
     sha256: str = ""
 
 
-def _split_entry(raw: dict[str, Any], section: str, known: set[str], into: str) -> dict[str, Any]:
+def _split_entry(raw: dict[str, Any], section: str, known: AbstractSet[str], into: str) -> dict[str, Any]:
     """Move every non-reserved key of a table into its ``params``/``options`` sub-table."""
     if not isinstance(raw, dict):
         return raw

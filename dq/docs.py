@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from dq.cli import Runtime
 
 
-def param_rows(rule_cls: type) -> list[dict[str, Any]]:
+def param_rows(rule_cls: type[Any]) -> list[dict[str, Any]]:
     rows = []
     for name, info in rule_cls.Params.model_fields.items():
         ann = getattr(info.annotation, "__name__", None) or str(info.annotation).replace("typing.", "")
@@ -36,7 +36,7 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value)
 
 
-def rule_snippet(rule_cls: type) -> str:
+def rule_snippet(rule_cls: type[Any]) -> str:
     lines = ["[[rules]]", f'rule = "{rule_cls.name}"']
     for p in param_rows(rule_cls):
         value = p["default"] if not p["required"] else ("..." if p["type"] == "str" else None)

@@ -51,10 +51,10 @@ class PluginInfo:
 class Registry:
     """Every registered component by kind and name, with the plugin that registered it."""
 
-    items: dict[str, dict[str, type]] = field(default_factory=lambda: {k: {} for k in KINDS})
+    items: dict[str, dict[str, type[Any]]] = field(default_factory=lambda: {k: {} for k in KINDS})
     owner: dict[tuple[str, str], str] = field(default_factory=dict)
 
-    def add(self, kind: str, cls: type, plugin: str, builtin: bool) -> None:
+    def add(self, kind: str, cls: type[Any], plugin: str, builtin: bool) -> None:
         name = getattr(cls, "name", "")
         if not name:
             raise DqError(f"plugin '{plugin}' registered a {kind[:-1]} without a name: {cls!r}")
@@ -71,7 +71,7 @@ class Registry:
         self.items[kind][name] = cls
         self.owner[(kind, name)] = plugin
 
-    def _check_rule_code(self, cls: type, plugin: str) -> None:
+    def _check_rule_code(self, cls: type[Any], plugin: str) -> None:
         code = getattr(cls, "code", "")
         for other_name, other in self.items["rules"].items():
             if code and getattr(other, "code", "") == code:
@@ -80,7 +80,7 @@ class Registry:
                     f"'{self.owner[('rules', other_name)]}' and '{cls.name}' from '{plugin}'"
                 )
 
-    def get(self, kind: str, name: str) -> type:
+    def get(self, kind: str, name: str) -> type[Any]:
         from dq.errors import did_you_mean
 
         try:

@@ -33,7 +33,7 @@ def problem_batches(path: Path, column: str, batch_rows: int) -> Iterator[pl.Ser
             if column not in reader.schema_arrow.names:
                 raise DqError(f"{path}: missing column '{column}'; map one with --column problem=NAME")
             for batch in reader.iter_batches(batch_size=batch_rows, columns=[column]):
-                yield pl.from_arrow(batch.column(0)).cast(pl.String)  # type: ignore[union-attr]
+                yield pl.Series(column, batch.column(0)).cast(pl.String)
         else:
             import pyarrow.json as paj
 
@@ -43,7 +43,7 @@ def problem_batches(path: Path, column: str, batch_rows: int) -> Iterator[pl.Ser
                 path, parse_options=options, read_options=paj.ReadOptions(block_size=64 << 20)
             )
             for batch in reader:
-                yield pl.from_arrow(batch.column(0)).cast(pl.String)  # type: ignore[union-attr]
+                yield pl.Series(column, batch.column(0)).cast(pl.String)
     except (pa.ArrowInvalid, OSError) as exc:
         raise DqError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
 

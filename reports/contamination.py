@@ -166,7 +166,7 @@ class ContaminationMatches(Reporter):
             "row_id",
             "source",
         ]
-        optional = [
+        optional: list[str] = [
             c for c in ("kind", "estimate", "verified", "similarity", "evidence") if c in matches.columns
         ]
         ordered = matches.sort("benchmark", "benchmark_index", "method", "pos").select(cols + optional)

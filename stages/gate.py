@@ -147,8 +147,8 @@ class GateStage(Stage):
         leaked = overlap["row_id_overlap_count"] + overlap["problem_text_overlap_count"]
         if state.rule_set.leakage.near_duplicates:
             overlap["near_duplicate_overlap"] = near_overlap(
-                state.train, state.val, state.rule_set.leakage.threshold
-            )  # type: ignore[arg-type]
+                state.require("train"), state.require("val"), state.rule_set.leakage.threshold
+            )
             leaked += overlap["near_duplicate_overlap"]["val_row_count"]
         action = state.rule_set.leakage.action
         state.gates.append(
