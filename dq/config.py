@@ -93,7 +93,7 @@ class RuleSet(Model):
     sha256: str = ""
 
 
-def _split_entry(raw: dict[str, Any], section: str, known: AbstractSet[str], into: str) -> dict[str, Any]:
+def _split_entry(raw: dict[str, Any], known: AbstractSet[str], into: str) -> dict[str, Any]:
     """Move every non-reserved key of a table into its ``params``/``options`` sub-table."""
     if not isinstance(raw, dict):
         return raw
@@ -148,12 +148,11 @@ def load_rule_set(path: str | Path) -> RuleSet:
         raw = tomllib.loads(data.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise DqError(f"{path}: invalid TOML: {exc}") from None
-    raw["rules"] = [_split_entry(r, "rules", RESERVED_KEYS, "params") for r in raw.get("rules", [])]
+    raw["rules"] = [_split_entry(r, RESERVED_KEYS, "params") for r in raw.get("rules", [])]
     if "split" in raw:
-        raw["split"] = _split_entry(raw["split"], "split", {"splitter"}, "options")
+        raw["split"] = _split_entry(raw["split"], {"splitter"}, "options")
     raw["contamination"] = [
-        _split_entry(g, "contamination", {"check", "action"}, "options")
-        for g in raw.get("contamination", [{}])
+        _split_entry(g, {"check", "action"}, "options") for g in raw.get("contamination", [{}])
     ]
     try:
         rule_set = RuleSet.model_validate(raw)

@@ -17,7 +17,7 @@ from typing import Any
 import pluggy
 
 from dq import hookspecs
-from dq.errors import DqError
+from dq.errors import DqError, did_you_mean
 
 ENTRY_POINT_GROUP = "dq"
 BUILTIN_PLUGIN_NAME = "dq"
@@ -81,8 +81,6 @@ class Registry:
                 )
 
     def get(self, kind: str, name: str) -> type[Any]:
-        from dq.errors import did_you_mean
-
         try:
             return self.items[kind][name]
         except KeyError:

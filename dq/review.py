@@ -12,6 +12,7 @@ import json
 import random
 import shutil
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -190,7 +191,9 @@ def apply_decisions(run_dir: Path, decisions_path: Path, out_dir: Path) -> str:
         manifest.update(
             {
                 "created_at": run_timestamp(),
-                "split_source_counts": {s: _counts(rows) for s, rows in kept.items()},
+                "split_source_counts": {
+                    s: dict(Counter(r["source"] for r in rows)) for s, rows in kept.items()
+                },
                 "parent": {
                     "path": str(run_dir / "manifest.json"),
                     "manifest_sha256": hashlib.sha256(parent_manifest).hexdigest(),
@@ -213,13 +216,6 @@ def apply_decisions(run_dir: Path, decisions_path: Path, out_dir: Path) -> str:
         f"{out_dir}: train {len(kept['train'])}, val {len(kept['val'])} rows; dropped "
         f"{manifest['review']['dropped_rows']}, reinstated {len(reinstated)}"
     )
-
-
-def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for r in rows:
-        out[r["source"]] = out.get(r["source"], 0) + 1
-    return out
 
 
 def _write_version(

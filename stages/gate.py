@@ -52,10 +52,10 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
         )
         matches = check_cls(options).find(curated, _selected(state, options, i))
         method = getattr(check_cls, "method", entry.check)
-        status = "pass" if matches.height == 0 else ("warn" if entry.action == "warn" else entry.action)
+        # Matches fail the run only under action "fail"; "drop" and "warn" report them.
+        status = "pass" if matches.height == 0 else ("fail" if entry.action == "fail" else "warn")
         drop_rows = matches["pos"].n_unique() if entry.action == "drop" else 0
-        verdict_status = "fail" if status == "fail" else ("warn" if matches.height else "pass")
-        state.gates.append(GateVerdict(entry.check, entry.action, verdict_status, matches.height, drop_rows))
+        state.gates.append(GateVerdict(entry.check, entry.action, status, matches.height, drop_rows))
         found.append(
             matches.with_columns(
                 check=pl.lit(entry.check), method=pl.lit(method), action=pl.lit(entry.action)

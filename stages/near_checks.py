@@ -46,10 +46,11 @@ def _batches(rows: pl.DataFrame, size: int) -> Iterator[tuple[pl.Series, pl.Seri
         yield texts.slice(start, size), positions.slice(start, size)
 
 
-def _kind(train: str, bench: str) -> str:
+def _kind(train: str, bench: str, train_numbers: list[str], bench_numbers: list[str]) -> str:
+    """verbatim (same canonical text), near (same numbers) or numbers_changed (a template match)."""
     if train == bench:
         return "verbatim"
-    return "near" if near.numbers(train) == near.numbers(bench) else "numbers_changed"
+    return "near" if train_numbers == bench_numbers else "numbers_changed"
 
 
 def _expand(found: list[dict], positions: pl.Series, kinds: list[str]) -> pl.DataFrame:
@@ -109,7 +110,7 @@ class MinHashCheck(ContaminationCheck):
         ):
             t_text, b_text = docs.text[doc], bdocs.text[item]
             t_nums, b_nums = docs.numbers_of(doc), bdocs.numbers_of(item)
-            kind = "verbatim" if t_text == b_text else ("near" if t_nums == b_nums else "numbers_changed")
+            kind = _kind(t_text, b_text, t_nums, b_nums)
             evidence = {
                 "normalization": f"canonical problem; {self.options.shingle} {self.options.ngram}-grams",
                 "shared_shingles": int(n_shared),
@@ -210,7 +211,9 @@ class NgramCheck(ContaminationCheck):
                             "estimate": None,
                             "verified": matched / total,
                             "similarity": None,
-                            "kind": _kind(docs.text[doc], bdocs.text[item]),
+                            "kind": _kind(
+                                docs.text[doc], bdocs.text[item], docs.numbers_of(doc), bdocs.numbers_of(item)
+                            ),
                             "evidence": json.dumps(
                                 {
                                     "normalization": f"canonical problem; word {n}-grams",
@@ -239,6 +242,15 @@ class TemplateCheck(ContaminationCheck):
     Options = NearOptions
 
     def find(self, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        bench = {
+            name: (
+                pl.DataFrame(
+                    {"item": b["benchmark_index"], "m": near.prepare(b["question"], mask_numbers=True)}
+                ),
+                near.prepare(b["question"]),
+            )
+            for name, b in benchmarks.items()
+        }
         frames = []
         for texts, positions in _batches(rows, self.options.batch_size):
             masked = pl.DataFrame(
@@ -246,13 +258,14 @@ class TemplateCheck(ContaminationCheck):
             )
             canon = near.prepare(texts)
             found = []
-            for name, b in benchmarks.items():
-                items = pl.DataFrame(
-                    {"item": b["benchmark_index"], "m": near.prepare(b["question"], mask_numbers=True)}
-                )
-                bcanon = near.prepare(b["question"])
+            for name, (items, bcanon) in bench.items():
                 for doc, item in masked.join(items, on="m").select("doc", "item").iter_rows():
                     t_text, b_text = canon[doc], bcanon[item]
+                    t_nums, b_nums = near.numbers(t_text), near.numbers(b_text)
+                    evidence = {
+                        "normalization": "canonical problem; numbers masked",
+                        "numbers": [t_nums, b_nums],
+                    }
                     found.append(
                         {
                             "doc": doc,
@@ -262,13 +275,8 @@ class TemplateCheck(ContaminationCheck):
                             "estimate": None,
                             "verified": 1.0,
                             "similarity": None,
-                            "kind": _kind(t_text, b_text),
-                            "evidence": json.dumps(
-                                {
-                                    "normalization": "canonical problem; numbers masked",
-                                    "numbers": [near.numbers(t_text), near.numbers(b_text)],
-                                }
-                            ),
+                            "kind": _kind(t_text, b_text, t_nums, b_nums),
+                            "evidence": json.dumps(evidence),
                         }
                     )
             frames.append(_expand(found, positions, self.options.kinds))
