@@ -27,9 +27,9 @@ CACHE = ROOT / "bench" / "_data"
 DQ_CHECK = """
 import json, sys, time
 import polars as pl
-from dq.benchmarks import load_benchmark
-from dq.config import BenchmarkSpec
-from dq_stages.near_checks import MinHashCheck, NgramCheck
+from dq.data.benchmarks import load_benchmark
+from dq.api.schema import BenchmarkSpec
+from dq.contamination.near import MinHashCheck, NgramCheck
 data = sys.argv[2]
 bench = {n: load_benchmark(BenchmarkSpec(name=n, path=f"{data}/{p}"))[0]
          for n, p in (("gsm8k", "gsm8k/test.jsonl"), ("math", "math/test.jsonl"), ("math500", "math500/test.jsonl"))}
@@ -45,7 +45,7 @@ DATASKETCH = """
 import json, sys, time
 import polars as pl
 from datasketch import MinHash, MinHashLSH
-from dq.normalize import canonical_problem
+from dq.text.normalize import canonical_problem
 n = int(sys.argv[3])
 data = sys.argv[2]
 items = []

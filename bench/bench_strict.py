@@ -27,8 +27,8 @@ CACHE = ROOT / "bench" / "_data"
 GATE_ONLY = """
 import json, sys, time
 import polars as pl
-from dq.config import load_rule_set
-from dq.engine import apply_rules, bind_rules
+from dq.pipeline.ruleset import load_rule_set
+from dq.pipeline.curation import apply_rules, bind_rules
 from dq.plugins import build_registry, make_plugin_manager
 t0 = time.perf_counter()
 rows = pl.read_parquet(sys.argv[1]).rename({"problem_source": "source"}).with_row_index("row_index")
@@ -43,7 +43,7 @@ print(json.dumps({"load_s": t1 - t0, "gate_s": t2 - t1, "accepted": result.accep
 PYTHON_GATE = """
 import json, sys, time
 import polars as pl
-from dq.reference import reference_gate
+from dq.testing.reference import reference_gate
 rows = pl.read_parquet(sys.argv[1])
 t0 = time.perf_counter()
 kept, rejects, inputs = reference_gate(rows.iter_rows(named=True))

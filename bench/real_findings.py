@@ -14,8 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
-from dq_stages.exact import ExactCheck
-from dq_stages.near_checks import MinHashCheck, NgramCheck, TemplateCheck
+from dq.contamination.exact import ExactCheck
+from dq.contamination.near import MinHashCheck, NgramCheck, TemplateCheck
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 

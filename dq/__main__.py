@@ -1,5 +1,5 @@
 """``python -m dq`` runs the CLI."""
 
-from dq.cli import main
+from dq.cli.main import main
 
 main()

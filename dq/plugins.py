@@ -16,7 +16,7 @@ from typing import Any
 
 import pluggy
 
-from dq import hookspecs
+from dq.api import hookspecs
 from dq.errors import DqError, did_you_mean
 
 ENTRY_POINT_GROUP = "dq"
@@ -25,12 +25,12 @@ BUILTIN_PLUGIN_NAME = "dq"
 #: Built-in plugins: registered by import, through the same hooks as third-party plugins.
 DEFAULT_PLUGINS = (
     "dq.rules",
+    "dq.split",
+    "dq.contamination",
     "dq_stages",
-    "dq_stages.splitters",
-    "dq_stages.exact",
-    "dq_stages.near_checks",
     "dq_reports",
-    "dq.commands",
+    "dq.cli.commands",
+    "dq.review.commands",
 )
 
 KINDS = ("rules", "stages", "splitters", "contamination_checks", "reporters")
@@ -80,15 +80,23 @@ class Registry:
                     f"'{self.owner[('rules', other_name)]}' and '{cls.name}' from '{plugin}'"
                 )
 
+    def find(self, kind: str, name: str) -> type[Any] | None:
+        return self.items[kind].get(name)
+
+    def unknown(self, kind: str, name: str) -> str:
+        """The message for a name no plugin registered, with a suggestion and where to look."""
+        label = kind[:-1].replace("_", " ")
+        listing = "dq rules list" if kind == "rules" else "dq stages list"
+        return (
+            f"unknown {label} '{name}'{did_you_mean(name, self.items[kind])} "
+            f"(run '{listing}'; is the plugin that provides it installed?)"
+        )
+
     def get(self, kind: str, name: str) -> type[Any]:
-        try:
-            return self.items[kind][name]
-        except KeyError:
-            hint = did_you_mean(name, self.items[kind])
-            raise DqError(
-                f"unknown {kind[:-1].replace('_', ' ')} '{name}'{hint} "
-                f"(run 'dq {kind.split('_')[0]} list'; is the plugin that provides it installed?)"
-            ) from None
+        found = self.find(kind, name)
+        if found is None:
+            raise DqError(self.unknown(kind, name))
+        return found
 
 
 def _env_list(name: str) -> list[str] | None:

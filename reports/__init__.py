@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dq.hookspecs import hookimpl
+from dq.api.hookspecs import hookimpl
 
 
 @hookimpl

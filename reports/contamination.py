@@ -8,10 +8,10 @@ from typing import Any
 
 import polars as pl
 
-from dq.components import Reporter
-from dq.manifest import run_timestamp
-from dq.normalize import CANONICAL_RULE, canonical_problem
-from dq.run import RunState
+from dq.api.components import Reporter
+from dq.api.state import RunState
+from dq.pipeline.manifest import run_timestamp
+from dq.text.normalize import CANONICAL_RULE, canonical_problem
 
 MAX_EXAMPLES = 25
 FAILURE_RULE = (

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections import Counter
 
-import duckdb
 import polars as pl
 
-from dq.components import Stage
-from dq.engine import apply_rules, bind_rules
-from dq.run import RunState
+from dq.api.components import Stage
+from dq.api.state import RunState
+from dq.pipeline.curation import apply_rules
 
 
 def with_row_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """Add the study's ``row_id`` to every row: DuckDB's sha256 over the same UTF-8 bytes as
     :func:`dq.normalize.row_id` (source, problem, answer joined by newlines; first 20 hex)."""
+    import duckdb  # imported when the stage runs, not when stages are listed
+
     con = duckdb.connect()
     con.register("rows", frame.select("source", "problem", "expected_answer").to_arrow())
     sql = "SELECT substr(sha256(source || chr(10) || problem || chr(10) || expected_answer), 1, 20) AS row_id FROM rows"
@@ -25,10 +26,12 @@ class CurateStage(Stage):
     """Run every rule; first failing rule is the reject reason, all firing rules are verdicts."""
 
     name = "curate"
+    needs = ("rows",)
+    provides = ("considered", "accepted", "rejected", "verdicts")
 
     def run(self, state: RunState) -> None:
         rows = state.require("rows")
-        result = apply_rules(rows, bind_rules(state.rule_set, state.registry))
+        result = apply_rules(rows, state.plan.rules, state.plan.skip_rules)
         state.considered = result.considered
         state.accepted = with_row_ids(result.accepted)
         state.rejected = with_row_ids(result.rejected)

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from dq import io
-from dq.components import Stage
-from dq.engine import apply_skips, bind_rules, leading_skips
-from dq.run import RunState
+from dq.api.components import Stage
+from dq.api.state import RunState
+from dq.data import reader
+from dq.pipeline.curation import apply_skips
 
 
 class LoadStage(Stage):
     """Read JSONL/Parquet/CSV/hf: input into the four dq columns; no input means the demo corpus."""
 
     name = "load"
+    provides = ("rows", "input_info")
 
     def run(self, state: RunState) -> None:
-        mapping = {**state.rule_set.input.columns, **state.column_map}
-        spec = state.input_spec or state.rule_set.input.path
-        skips = leading_skips(bind_rules(state.rule_set, state.registry))
+        plan = state.plan
+        skips = plan.skip_rules
         # Streamed Hub inputs drop skipped rows batch by batch (curate applies the same rules again).
         keep = (lambda batch: apply_skips(batch, skips)) if skips else None
-        state.rows, state.input_info = io.read_input(spec, mapping, keep)
+        state.rows, state.input_info = reader.read_input(
+            plan.input_spec, plan.columns, keep, plan.strict_columns
+        )
         state.log(f"load: {state.rows.height} rows from {state.input_info['path']}")

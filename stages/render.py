@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-import polars as pl
-
-from dq.components import Stage
-from dq.jsonl import messages_array, object_line, write_json, write_lines
-from dq.run import RunState
-
-RAW_FIELDS = ("row_id", "source", "problem", "generated_solution", "expected_answer")
-
-
-def raw_line() -> pl.Expr:
-    """The study's raw row: row_id, source, problem, generated_solution, expected_answer."""
-    return object_line([(name, pl.col(name)) for name in RAW_FIELDS])
-
-
-def chat_line(system_prompt: str) -> pl.Expr:
-    """The study's rendered row: row_id, source, expected_answer, messages."""
-    return object_line(
-        [
-            ("row_id", pl.col("row_id")),
-            ("source", pl.col("source")),
-            ("expected_answer", pl.col("expected_answer")),
-            (
-                "messages",
-                messages_array(system_prompt, pl.col("problem"), pl.col("generated_solution")),
-            ),
-        ]
-    )
+from dq.api.components import Stage
+from dq.api.state import RunState
+from dq.data.jsonl import write_json, write_lines
+from dq.data.rows import chat_line
 
 
 class RenderStage(Stage):
     """Write rendered/{train,val}.jsonl in the raw files' row order, plus the render manifest."""
 
     name = "render"
+    needs = ("train", "val")
 
     def run(self, state: RunState) -> None:
         spec = state.rule_set.render

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from dq.components import Stage, validate_options
-from dq.run import RunState
-from dq.vector import with_canonical
+from dq.api.components import Stage
+from dq.api.state import RunState
+from dq.text.vector import with_canonical
 
 
 class SplitStage(Stage):
     """Assign accepted rows to train/val with the configured splitter (default: dq.grouped)."""
 
     name = "split"
+    needs = ("accepted",)
+    provides = ("split", "train", "val")
 
     def run(self, state: RunState) -> None:
-        spec = state.rule_set.split
-        splitter_cls = state.registry.get("splitters", spec.splitter)
-        options = validate_options(splitter_cls, spec.options, f"{state.rule_set.source_path}: split")
         accepted = with_canonical(state.require("accepted"))
         state.accepted = accepted
-        result = splitter_cls(options).split(accepted, state)
+        result = state.plan.splitter.split(accepted, state)
         state.split = result
         state.train = accepted[result.train]
         state.val = accepted[result.val]

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import polars as pl
 
-from dq.components import Stage
-from dq.jsonl import Raw, object_line, write_json, write_lines
-from dq.manifest import build_manifest
-from dq.run import RunState
-from dq_stages.render import raw_line
-
-
-def rejected_line() -> pl.Expr:
-    cols = (
-        "row_id",
-        "source",
-        "reason",
-        "rules",
-        "problem",
-        "generated_solution",
-        "expected_answer",
-    )
-    fields: list = [("row_index", Raw(pl.col("row_index").cast(pl.String)))]
-    fields += [(c, pl.col(c).fill_null("")) for c in cols]
-    return object_line(fields)
+from dq.api.components import Stage
+from dq.api.state import RunState
+from dq.data.jsonl import Raw, object_line, write_json, write_lines
+from dq.data.rows import raw_line, rejected_line
+from dq.pipeline.manifest import build_manifest
 
 
 class WriteStage(Stage):
     """Write raw/{train,val}.jsonl, rejected.jsonl, verdicts.jsonl, reports/ and manifest.json."""
 
     name = "write"
+    needs = ("rows", "considered", "accepted", "rejected", "verdicts", "split", "train", "val")
 
     def run(self, state: RunState) -> None:
         work = state.require("work_dir")
@@ -48,8 +34,7 @@ class WriteStage(Stage):
             ]
         )
         state.outputs["verdicts.jsonl"] = write_lines(verdicts, verdict_line, work / "verdicts.jsonl")
-        for name in state.rule_set.reports:
-            reporter = state.registry.get("reporters", name)()
+        for reporter in state.plan.reporters:
             path = work / "reports" / reporter.filename
             path.parent.mkdir(parents=True, exist_ok=True)
             data = reporter.write(state)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner, Result
 
-from dq.cli import cli
+from dq.cli.main import cli
 
 
 def dq(*args: str | Path, env: dict[str, str] | None = None) -> Result:

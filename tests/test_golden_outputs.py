@@ -18,6 +18,7 @@ from dq.testing.corpus import openmath_shaped
 from tests.conftest import ROOT, SHARED
 from tests.helpers import dq
 
+
 def _masked(path: Path, masks: dict[str, str]) -> bytes:
     text = path.read_text(encoding="utf-8")
     for value, label in masks.items():

@@ -13,10 +13,11 @@ import click
 import pluggy
 import pytest
 
-from dq import hookimpl, hookspecs
+from dq.api import hookimpl, hookspecs
 from dq.errors import DqError
+from dq.pipeline.execute import run_pipeline
+from dq.pipeline.plan import RunOptions
 from dq.plugins import build_registry, make_plugin_manager
-from dq.runner import run_pipeline
 from tests.conftest import ROOT, STRICT
 from tests.plugins import recorder
 
@@ -51,7 +52,9 @@ def test_hook_dq_register_rules(tmp_path: Path) -> None:
     assert registry.owner[("rules", "recorder.short_solution")] == "tests.plugins.recorder"
     assert registry.owner[("rules", "dq.missing_box")] == "dq"
     rules = _rules(tmp_path, '[[rules]]\nrule = "recorder.short_solution"\nmin_chars = 1000\n')
-    result, state = run_pipeline(pm, registry, rules, out_dir=tmp_path / "o", contamination_action="warn")
+    result, state = run_pipeline(
+        pm, registry, rules, out_dir=tmp_path / "o", options=RunOptions(contamination_action="warn")
+    )
     assert state.reject_reasons and all(k.endswith(":short_solution") for k in state.reject_reasons)
 
 
@@ -65,7 +68,9 @@ def test_hook_dq_register_stages(tmp_path: Path) -> None:
 def test_hook_dq_register_splitters(tmp_path: Path) -> None:
     pm, registry = _manager(recorder)
     rules = _rules(tmp_path, '[split]\nsplitter = "recorder.math_to_val"\n')
-    _, state = run_pipeline(pm, registry, rules, out_dir=tmp_path / "o", contamination_action="warn")
+    _, state = run_pipeline(
+        pm, registry, rules, out_dir=tmp_path / "o", options=RunOptions(contamination_action="warn")
+    )
     assert set(state.val["source"]) == {"math"} and "math" not in set(state.train["source"])
 
 
@@ -79,7 +84,9 @@ def test_hook_dq_register_contamination_checks(tmp_path: Path) -> None:
 def test_hook_dq_register_reporters(tmp_path: Path) -> None:
     pm, registry = _manager(recorder)
     rules = _rules(tmp_path, 'reports = ["recorder.rows", "summary-md"]\n')
-    _, state = run_pipeline(pm, registry, rules, out_dir=tmp_path / "o", contamination_action="warn")
+    _, state = run_pipeline(
+        pm, registry, rules, out_dir=tmp_path / "o", options=RunOptions(contamination_action="warn")
+    )
     assert (tmp_path / "o/reports/rows.txt").read_text() == f"{state.train.height} {state.val.height}\n"
     assert "reports/rows.txt" in json.loads((tmp_path / "o/manifest.json").read_text())["outputs"]
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from dq.data.hub import iter_hf_batches, parse_hf_spec
+from dq.data.jsonl import object_line
+from dq.data.reader import read_rows
 from dq.errors import DqError
-from dq.io import iter_hf_batches, parse_hf_spec, read_rows
-from dq.jsonl import object_line
 
 ROWS = [
     {
@@ -86,7 +87,7 @@ def test_json_lines_are_byte_compatible_with_json_dumps() -> None:
 
 
 def test_seed_golden_rows_are_written_byte_for_byte() -> None:
-    from dq_stages.render import chat_line, raw_line
+    from dq.data.rows import chat_line, raw_line
 
     data = Path(__file__).parent / "data"
     raw = (data / "seed_raw_val_head3.jsonl").read_text(encoding="utf-8")
@@ -98,7 +99,7 @@ def test_seed_golden_rows_are_written_byte_for_byte() -> None:
 
 
 def test_benchmark_arguments() -> None:
-    from dq.benchmarks import parse_benchmark_arg
+    from dq.data.benchmarks import parse_benchmark_arg
 
     assert parse_benchmark_arg("openai/gsm8k:main:test").model_dump() == {
         "name": "gsm8k",
@@ -118,7 +119,7 @@ def test_benchmark_arguments() -> None:
 
 def test_hf_stream_filters_skipped_sources_batch_by_batch(tmp_path: Path) -> None:
     pytest.importorskip("datasets")
-    from dq.io import read_hf
+    from dq.data.hub import read_hf
 
     rows = [{**ROWS[i % 2], "problem_source": ("gsm8k", "augmented_math", "math")[i % 3]} for i in range(10)]
     path = tmp_path / "stream.jsonl"

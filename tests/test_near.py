@@ -12,9 +12,9 @@ from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dq import lsh, near
-from dq.demo import PLANTED_EXACT, PLANTED_NEAR
-from dq_stages.near_checks import MinHashCheck, NgramCheck, TemplateCheck
+from dq.contamination import lsh, shingles
+from dq.contamination.near import MinHashCheck, NgramCheck, TemplateCheck
+from dq.data.demo import PLANTED_EXACT, PLANTED_NEAR
 from tests.conftest import ROOT
 from tests.helpers import dq
 
@@ -35,9 +35,9 @@ def _rows(problems: list[str]) -> pl.DataFrame:
     return pl.DataFrame({"problem": problems}).with_row_index("pos")
 
 
-def _datasketch(shingles: list[tuple[str, ...] | bytes]) -> np.ndarray:
-    m = MinHash(num_perm=128, seed=1, hashfunc=near.shingle_hash32)
-    for s in shingles:
+def _datasketch(items: list[tuple[str, ...] | bytes]) -> np.ndarray:
+    m = MinHash(num_perm=128, seed=1, hashfunc=shingles.shingle_hash32)
+    for s in items:
         m.update(s)
     return m.hashvalues
 
@@ -46,8 +46,8 @@ def _datasketch(shingles: list[tuple[str, ...] | bytes]) -> np.ndarray:
 @given(st.lists(st.text(min_size=0, max_size=60), min_size=1, max_size=5))
 def test_signatures_equal_datasketch_for_char_and_word_shingles(texts: list[str]) -> None:
     series = pl.Series(texts, dtype=pl.String)
-    char = near.build_docs(series, 5, char=True, num_perm=128)
-    word = near.build_docs(series, 3, num_perm=128)
+    char = shingles.build_docs(series, 5, char=True, num_perm=128)
+    word = shingles.build_docs(series, 3, num_perm=128)
     for i in range(len(texts)):
         data = char.text[i].encode("utf-8")
         grams = [data[j : j + 5] for j in range(len(data) - 4)] or ([data] if data else [])
@@ -129,9 +129,9 @@ def test_near_rule_set_flags_the_demo_paraphrase_with_evidence(tmp_path: Path) -
 
 
 def test_calibrate_command_reports_recall_per_kind(tmp_path: Path) -> None:
-    result = dq("calibrate", "--rules", NEAR, "--per-kind", "10", "--out", tmp_path / "cal.json")
+    result = dq("calibrate", "--rules", NEAR, "--per-kind", "10", "--out", tmp_path / "cal")
     assert result.exit_code == 0, result.output
-    cal = json.loads((tmp_path / "cal.json").read_text())
+    cal = json.loads((tmp_path / "cal" / "calibration.json").read_text())
     minhash = cal["checks"]["dq.minhash[1]"]["recall"]
     assert minhash["verbatim"] == 1.0 and minhash["word_swap"] >= 0.9 and minhash["added_sentence"] >= 0.9
     assert cal["checks"]["dq.exact[0]"]["recall"]["word_swap"] == 0.0
@@ -147,26 +147,28 @@ def test_real_data_known_overlaps(shared_data: Path) -> None:
     found = MinHashCheck(MinHashCheck.Options(threshold=0.99)).find(rows, {"math": math_test})
     verbatim = found.filter(pl.col("kind") == "verbatim")
     assert verbatim.height == 1  # MATH has exactly one problem in both train and test
-    from dq_stages.exact import ExactCheck
+    from dq.contamination.exact import ExactCheck
 
     exact = ExactCheck(ExactCheck.Options()).find(rows, {"math": math_test})
     assert exact.select("pos", "benchmark_index").rows() == verbatim.select("pos", "benchmark_index").rows()
 
 
 @pytest.mark.shared
-def test_planted_gsm8k_paraphrases_are_found_on_real_data(shared_data: Path) -> None:
-    from dq.calibrate import calibrate
-    from dq.config import GateEntry, load_rule_set
+def test_planted_gsm8k_paraphrases_are_found_on_real_data(shared_data: Path, tmp_path: Path) -> None:
+    from dq.contamination.calibrate import calibrate
+    from dq.pipeline.plan import RunOptions, build_plan
     from dq.plugins import build_registry, make_plugin_manager
 
     pm, infos, _ = make_plugin_manager(load_entrypoints=False)
-    rule_set = load_rule_set(NEAR)
-    rule_set.contamination = [GateEntry(check="dq.minhash", options={"threshold": 0.5})]
+    rules = tmp_path / "r.toml"
+    rules.write_text('[[contamination]]\ncheck = "dq.minhash"\nthreshold = 0.5\n')
+    gsm8k = f"gsm8k={shared_data / 'gsm8k/test.jsonl'}"
+    plan = build_plan(rules, build_registry(pm, infos), RunOptions(input_spec="x", benchmarks=[gsm8k]))
     bench = (
         pl.read_ndjson(shared_data / "gsm8k/test.jsonl").select("question").with_row_index("benchmark_index")
     )
     clean = pl.read_ndjson(shared_data / "gsm8k/train.jsonl")["question"]
-    result = calibrate(rule_set, build_registry(pm, infos), clean, {"gsm8k": bench}, per_kind=100)
+    result = calibrate(plan, clean, {"gsm8k": bench}, per_kind=100)
     recall = result["checks"]["dq.minhash[0]"]["recall"]
     assert min(recall.values()) >= 0.95, recall
     assert result["checks"]["dq.minhash[0]"]["clean_rows_flagged"] < 20
@@ -175,7 +177,7 @@ def test_planted_gsm8k_paraphrases_are_found_on_real_data(shared_data: Path) -> 
 @settings(max_examples=60)
 @given(st.lists(st.text(alphabet="ab c", max_size=30), min_size=1, max_size=6), st.data())
 def test_vectorized_pair_jaccard_equals_set_jaccard(texts: list[str], data: st.DataObject) -> None:
-    docs = near.build_docs(pl.Series(texts, dtype=pl.String), 3, char=True)
+    docs = shingles.build_docs(pl.Series(texts, dtype=pl.String), 3, char=True)
     index = st.integers(0, len(texts) - 1)
     pairs = pl.DataFrame(
         data.draw(st.lists(st.tuples(index, index), min_size=1, max_size=10)),
@@ -214,7 +216,7 @@ def test_components_partition_does_not_depend_on_order() -> None:
 
 
 def test_scan_streams_a_file_and_exits_1_on_a_fail_match(tmp_path: Path) -> None:
-    from dq.demo import demo_benchmark, demo_rows
+    from dq.data.demo import demo_benchmark, demo_rows
 
     rows = demo_rows()
     rows.write_parquet(tmp_path / "rows.parquet")
@@ -235,10 +237,10 @@ def test_scan_streams_a_file_and_exits_1_on_a_fail_match(tmp_path: Path) -> None
         "--batch-rows",
         "500",
         "--out",
-        tmp_path / "m.jsonl",
+        tmp_path / "scan",
     )
     assert result.exit_code == 1, result.output
-    matches = [json.loads(line) for line in (tmp_path / "m.jsonl").read_text().splitlines()]
+    matches = [json.loads(line) for line in (tmp_path / "scan/matches.jsonl").read_text().splitlines()]
     exact = sorted(m["row_index"] for m in matches if m["check"] == "dq.exact")
     assert exact == list(PLANTED_EXACT)  # row indices survive the 500-row batches
     assert [m["row_index"] for m in matches if m["check"] == "dq.minhash"] == [PLANTED_NEAR[0]]
@@ -248,7 +250,7 @@ def test_scan_streams_a_file_and_exits_1_on_a_fail_match(tmp_path: Path) -> None
 def test_known_benchmark_names_resolve_to_local_copies(
     shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from dq.benchmarks import load_benchmark, parse_benchmark_arg
+    from dq.data.benchmarks import load_benchmark, parse_benchmark_arg
 
     monkeypatch.setenv("DQ_BENCHMARK_DIR", str(shared_data))
     sizes = {
@@ -259,7 +261,7 @@ def test_known_benchmark_names_resolve_to_local_copies(
 
 def test_per_check_benchmark_filter_and_drop_action(tmp_path: Path) -> None:
     bench = tmp_path / "b.jsonl"
-    from dq.demo import demo_benchmark
+    from dq.data.demo import demo_benchmark
 
     demo_benchmark().select("question").write_ndjson(bench)
     rules = tmp_path / "r.toml"

@@ -8,8 +8,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dq.demo import demo_benchmark, demo_rows
-from dq.normalize import canonical_problem
+from dq.data.demo import demo_benchmark, demo_rows
+from dq.text.normalize import canonical_problem
 from tests.conftest import STRICT
 from tests.helpers import dq
 

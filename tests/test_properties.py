@@ -9,9 +9,9 @@ import polars as pl
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from dq import normalize as ref
-from dq import vector
-from dq.reference import strict_patterns
+from dq.testing.reference import strict_patterns
+from dq.text import normalize as ref
+from dq.text import vector
 
 PIECES = [
     "\\boxed{",

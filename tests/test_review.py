@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dq.normalize import canonical_problem
+from dq.text.normalize import canonical_problem
 from tests.conftest import STRICT
 from tests.helpers import dq
 

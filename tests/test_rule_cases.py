@@ -33,7 +33,7 @@ def test_every_builtin_rule_has_passing_and_failing_cases() -> None:
 def test_rules_reference_is_current() -> None:
     from pathlib import Path
 
-    from dq.docs import rules_markdown
+    from dq.cli.docs import rules_markdown
     from dq.plugins import build_registry, make_plugin_manager
 
     pm, infos, _ = make_plugin_manager(load_entrypoints=False)

@@ -9,10 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from dq import normalize as ref
-from dq import vector
-from dq.reference import reference_gate, reference_split, strict_patterns
 from dq.testing.corpus import openmath_shaped
+from dq.testing.reference import reference_gate, reference_split, strict_patterns
+from dq.text import normalize as ref
+from dq.text import vector
 from tests.conftest import STRICT
 from tests.helpers import dq
 

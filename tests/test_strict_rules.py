@@ -6,8 +6,8 @@ import json
 import tomllib
 from pathlib import Path
 
-from dq.config import load_rule_set
-from dq.reference import strict_patterns
+from dq.pipeline.ruleset import load_rule_set
+from dq.testing.reference import strict_patterns
 from tests.conftest import STRICT
 
 SEED_PROMPT = (

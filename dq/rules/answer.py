@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dq import vector
-from dq.rule import RowRule, RuleContext, RuleParams
+from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.text import vector
 
 
 def _boxed(ctx: RuleContext, column: str) -> pl.Series:
@@ -57,7 +57,7 @@ class BoxedMismatch(RowRule):
         return (boxed != expected).fill_null(False)
 
     def details(self, ctx: RuleContext, flagged: pl.DataFrame) -> list[str | None]:
-        from dq.normalize import last_boxed
+        from dq.text.normalize import last_boxed
 
         return [
             f"boxed={last_boxed(sol)!r} expected={ans!r}"

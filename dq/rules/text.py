@@ -8,8 +8,8 @@ from typing import Self
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
-from dq import vector
-from dq.rule import RowRule, RuleContext, RuleParams
+from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.text import vector
 
 
 class ColumnIn(RowRule):

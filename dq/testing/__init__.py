@@ -39,11 +39,12 @@ from typing import Any
 
 import polars as pl
 
-from dq.config import RuleEntry
-from dq.engine import bind_rule, rule_mask
+from dq.api.rule import RuleContext
+from dq.api.schema import RuleEntry
 from dq.errors import DqError
+from dq.pipeline.curation import rule_mask
+from dq.pipeline.plan import bind_rule
 from dq.plugins import Registry, build_registry, make_plugin_manager
-from dq.rule import RuleContext
 
 __all__ = ["RuleCase", "load_rule_cases", "default_registry", "evaluate_rule"]
 

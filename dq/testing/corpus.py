@@ -16,7 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
-from dq.normalize import last_boxed
+from dq.text.normalize import last_boxed
 
 _CALC = re.compile(r"<<[^>]*>>")
 _NUMBER = re.compile(r"\b\d+\b")

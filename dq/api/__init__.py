@@ -1,0 +1,41 @@
+"""The plugin contract: hook markers and specs, component base classes, and the data they exchange.
+
+Nothing here imports dq's engine (``dq.pipeline``, ``dq.data``, ``dq.cli``...): a plugin written
+against this package works whatever the engine does inside. ``tests/test_architecture.py``
+checks it on every run.
+"""
+
+from dq.api.components import (
+    ContaminationCheck,
+    Documented,
+    Options,
+    Reporter,
+    SplitResult,
+    Splitter,
+    Stage,
+)
+from dq.api.hookspecs import hookimpl, hookspec
+from dq.api.plan import BoundCheck, BoundRule, Plan
+from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.api.state import GateVerdict, RunResult, RunState
+
+__all__ = [
+    "BoundCheck",
+    "BoundRule",
+    "ContaminationCheck",
+    "Documented",
+    "GateVerdict",
+    "Options",
+    "Plan",
+    "Reporter",
+    "RowRule",
+    "RuleContext",
+    "RuleParams",
+    "RunResult",
+    "RunState",
+    "SplitResult",
+    "Splitter",
+    "Stage",
+    "hookimpl",
+    "hookspec",
+]

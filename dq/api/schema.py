@@ -1,0 +1,144 @@
+"""The rule-set schema: what a rule-set TOML file may say, each field documented.
+
+These models are the source of ``dq rules schema`` (a JSON Schema editors can validate TOML
+with) and of the generated ``docs/ruleset.md``. In TOML a ``[[rules]]`` entry lists its rule's
+parameters beside ``rule``/``id``/``action``; ``[split]`` and ``[[contamination]]`` list their
+component's options the same way. The loader moves them into ``params``/``options``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(Model):
+    """``[input]``: where rows come from when ``--input`` is not given, and how columns map."""
+
+    path: str | None = Field(
+        default=None,
+        description="JSONL/Parquet/CSV file or hf:NAME[:CONFIG]:SPLIT; none means the demo corpus.",
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description='dq field -> input column, e.g. source = "problem_source" (fields: source, '
+        "problem, generated_solution, expected_answer).",
+    )
+
+
+class RuleEntry(Model):
+    """``[[rules]]``: one rule, applied in file order; its parameters sit beside these keys."""
+
+    rule: str = Field(description="Registered rule name, e.g. dq.phrases (see dq rules list).")
+    id: str | None = Field(
+        default=None, description="Reject reason recorded for failing rows (default: the rule's)."
+    )
+    action: Literal["reject", "skip"] = Field(
+        default="reject",
+        description="reject: the row is rejected with this reason; skip (leading rules only): the row "
+        "is dropped before curation and counted nowhere (the study's source filter).",
+    )
+    description: str | None = Field(default=None, description="Free text for people reading the rule set.")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="The rule's parameters (written inline in TOML)."
+    )
+
+
+class SplitSpec(Model):
+    """``[split]``: the train/val splitter and its options (written inline)."""
+
+    splitter: str = Field(default="dq.grouped", description="Registered splitter name.")
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="The splitter's options (written inline in TOML)."
+    )
+
+
+class BenchmarkSpec(Model):
+    """``[[benchmarks]]``: a benchmark the contamination checks compare against."""
+
+    name: str = Field(description="Name used in reports; gsm8k, math and math500 resolve by themselves.")
+    path: str | None = Field(default=None, description="Local JSONL/Parquet/CSV file.")
+    hf: str | None = Field(default=None, description="Hugging Face dataset: NAME[:CONFIG]:SPLIT.")
+    field: str = Field(
+        default="", description="Question field (default: the first of question, problem, input)."
+    )
+
+
+class GateEntry(Model):
+    """``[[contamination]]``: one contamination check and what a match does (options inline)."""
+
+    check: str = Field(default="dq.exact", description="Registered contamination check name.")
+    action: Literal["fail", "drop", "warn"] = Field(
+        default="fail",
+        description="fail: a match fails the run (exit 1); drop: matched rows are removed and counted; "
+        "warn: matches are reported only.",
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="The check's options (written inline in TOML)."
+    )
+
+
+class LeakageSpec(Model):
+    """``[leakage]``: the train/val leakage gate."""
+
+    action: Literal["fail", "warn"] = Field(
+        default="fail", description="What leakage between train and val does."
+    )
+    near_duplicates: bool = Field(
+        default=False,
+        description="Also gate MinHash near-duplicates between val and train (estimated Jaccard).",
+    )
+    threshold: float = Field(
+        default=0.7, ge=0, le=1, description="Estimated Jaccard that counts as a near-duplicate."
+    )
+
+
+class RenderSpec(Model):
+    """``[render]``: how curated rows become chat rows."""
+
+    system_prompt: str = Field(
+        default="You are a careful math solver. Solve the problem step by step. Put the final answer in \\boxed{}.",
+        description="System message of every rendered row.",
+    )
+    renderer_name: str = Field(
+        default="qwen3_disable_thinking", description="Renderer recorded in the render manifest."
+    )
+    model_name: str = Field(default="Qwen/Qwen3-8B", description="Model whose chat contract the rows follow.")
+
+
+DEFAULT_PIPELINE = ["load", "curate", "split", "gate", "render", "write"]
+DEFAULT_REPORTS = ["contamination-json", "contamination-matches", "contamination-md", "summary-md"]
+
+
+class RuleSet(Model):
+    """A rule set: the whole curation contract of one ``dq run``."""
+
+    version: Literal[1] = Field(default=1, description="Rule-set format version.")
+    name: str = Field(default="unnamed", description="Name recorded in the manifest and reports.")
+    description: str = Field(default="", description="Free text for people.")
+    input: InputSpec = Field(default_factory=lambda: InputSpec(), description="Default input and column map.")
+    pipeline: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_PIPELINE), description="Stage names, in execution order."
+    )
+    rules: list[RuleEntry] = Field(default_factory=list, description="Rules, in evaluation order.")
+    split: SplitSpec = Field(default_factory=lambda: SplitSpec(), description="The train/val splitter.")
+    benchmarks: list[BenchmarkSpec] = Field(default_factory=list, description="Benchmarks to gate against.")
+    contamination: list[GateEntry] = Field(
+        default_factory=lambda: [GateEntry()], description="Contamination checks, each a gate."
+    )
+    leakage: LeakageSpec = Field(default_factory=lambda: LeakageSpec(), description="Train/val leakage gate.")
+    render: RenderSpec = Field(default_factory=lambda: RenderSpec(), description="Chat rendering.")
+    reports: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REPORTS), description="Reporter names, written to reports/."
+    )
+    source_path: str = Field(
+        default="", exclude=True, description="Where the rule set was read from (set by dq)."
+    )
+    sha256: str = Field(
+        default="", exclude=True, description="sha256 of the rule-set file's bytes (set by dq)."
+    )

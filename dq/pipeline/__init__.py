@@ -1,0 +1,1 @@
+"""The engine: the plan (built once from a rule set), curation accounting, execution, manifest."""

@@ -1,0 +1,93 @@
+"""Curation: evaluate the plan's bound rules over the rows and keep the study's accounting.
+
+Accounting follows the study: rules run in rule-set order and a row's reject reason is its first
+failing rule. Leading ``skip`` rules (the source filter) drop rows before anything else and those
+rows are counted nowhere. Every rule that fires on a row is also recorded in a verdicts table
+(row_index, rule, detail), so reviewers see all problems, not just the first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from dq.api.plan import BoundRule
+from dq.api.rule import RowRule, RuleContext
+from dq.errors import DqError
+
+
+@dataclass
+class CurateResult:
+    """Rows kept after skip rules, split into accepted and rejected, plus every verdict."""
+
+    considered: pl.DataFrame
+    accepted: pl.DataFrame
+    rejected: pl.DataFrame
+    verdicts: pl.DataFrame
+
+
+def rule_mask(rule: RowRule, ctx: RuleContext) -> pl.Series:
+    """Evaluate one rule to a Boolean Series; null counts as passing."""
+    import duckdb  # only rules that use it pay for the import
+
+    try:
+        result = rule.failing_rows(ctx)
+    except duckdb.Error as exc:
+        first = str(exc).splitlines()[0]
+        raise DqError(f"rule '{rule.name}': DuckDB could not evaluate its predicate: {first}") from None
+    if isinstance(result, pl.Expr):
+        result = ctx.rows.select(result.alias("fail")).to_series()
+    return result.fill_null(False).alias("fail")
+
+
+def apply_skips(rows: pl.DataFrame, skips: Sequence[BoundRule]) -> pl.DataFrame:
+    """Rows that pass every leading skip rule (applied while streaming, and again in curate)."""
+    for b in skips:
+        rows = rows.filter(~rule_mask(b.rule, RuleContext(rows)))
+    return rows
+
+
+def apply_rules(rows: pl.DataFrame, bound: Sequence[BoundRule], skips: Sequence[BoundRule]) -> CurateResult:
+    """Evaluate rules; return accepted/rejected rows (with ``reason``) and the verdicts table.
+
+    ``skips`` are the leading skip rules (``Plan.skip_rules``): applied first, counted nowhere.
+    """
+    rows = apply_skips(rows, skips)
+    rest = bound[len(skips) :]
+    ctx = RuleContext(rows)
+    first = pl.Series("first", [None] * rows.height, dtype=pl.Int32)
+    verdict_frames = []
+    for pos, b in enumerate(rest):
+        mask = rule_mask(b.rule, ctx)
+        first = first.zip_with(first.is_not_null() | ~mask, pl.Series([pos], dtype=pl.Int32))
+        flagged = rows.filter(mask)
+        if flagged.height:
+            verdict_frames.append(
+                pl.DataFrame(
+                    {
+                        "row_index": flagged["row_index"],
+                        "rule": [b.reason] * flagged.height,
+                        "detail": pl.Series(b.rule.details(ctx, flagged), dtype=pl.String),
+                    }
+                )
+            )
+    reasons = pl.Series("reason", [b.reason for b in rest], dtype=pl.String)
+    actions = pl.Series("action", [b.action for b in rest], dtype=pl.String)
+    labelled = rows.with_columns(
+        reason=reasons.gather(first) if rest else pl.lit(None, pl.String),
+        action=actions.gather(first) if rest else pl.lit(None, pl.String),
+    )
+    considered = labelled.filter(pl.col("action").is_null() | (pl.col("action") != "skip"))
+    verdicts = (
+        pl.concat(verdict_frames).sort("row_index", maintain_order=True)
+        if verdict_frames
+        else pl.DataFrame(schema={"row_index": pl.UInt32, "rule": pl.String, "detail": pl.String})
+    )
+    return CurateResult(
+        considered=considered.drop("reason", "action"),
+        accepted=considered.filter(pl.col("reason").is_null()).drop("reason", "action"),
+        rejected=considered.filter(pl.col("reason").is_not_null()).drop("action"),
+        verdicts=verdicts.filter(pl.col("row_index").is_in(considered["row_index"].implode())),
+    )

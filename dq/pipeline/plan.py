@@ -1,0 +1,241 @@
+"""Build a run's plan once: load the rule set, bind every component, check everything, report all.
+
+Every command that reads a rule set (``validate``, ``run``, ``scan``, ``calibrate``) calls
+:func:`build_plan`, so whatever ``dq run`` would reject for a configuration reason,
+``dq validate`` rejects too, with the same lines, before any data is read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from dq.api.plan import BoundCheck, BoundRule, Plan
+from dq.api.rule import RowRule
+from dq.api.schema import BenchmarkSpec, RuleEntry, RuleSet
+from dq.data.benchmarks import demo_benchmark_spec, parse_benchmark_arg, resolve_benchmark
+from dq.data.fields import ROW_COLUMNS
+from dq.errors import DqError, did_you_mean, validation_lines
+from dq.pipeline.ruleset import load_rule_set
+from dq.plugins import Registry
+
+
+@dataclass
+class RunOptions:
+    """What the command line adds to a rule set."""
+
+    input_spec: str | None = None
+    benchmarks: list[str] = field(default_factory=list)
+    columns: dict[str, str] = field(default_factory=dict)
+    contamination_action: str | None = None
+
+
+class Problems:
+    """Config problems collected across the whole rule set, raised together as one DqError."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.lines: list[str] = []
+
+    def add(self, where: str, message: str) -> None:
+        self.lines.append(f"{self.origin}: {where}: {message}" if where else f"{self.origin}: {message}")
+
+    def extend(self, lines: list[str]) -> None:
+        self.lines.extend(lines)
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            raise DqError("\n".join(dict.fromkeys(self.lines)))
+
+
+def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions | None = None) -> Plan:
+    """The validated plan of ``rules_path`` with the command line's ``options``; all problems at once."""
+    options = options or RunOptions()
+    rule_set = load_rule_set(rules_path)
+    if options.contamination_action:
+        for entry in rule_set.contamination:
+            entry.action = options.contamination_action  # type: ignore[assignment]
+    problems = Problems(rule_set.source_path)
+    rules = bind_rules(rule_set, registry, problems)
+    stages = _stages(rule_set, registry, problems)
+    splitter = _component(
+        registry, "splitters", rule_set.split.splitter, rule_set.split.options, "split", problems
+    )
+    input_spec = options.input_spec or rule_set.input.path
+    benchmarks = _benchmarks(rule_set, options, input_spec is None, problems)
+    checks = _checks(rule_set, registry, benchmarks, problems)
+    reporters = [
+        _component(registry, "reporters", n, None, f"reports[{i}]", problems)
+        for i, n in enumerate(rule_set.reports)
+    ]
+    columns = _columns(rule_set, options, problems)
+    problems.raise_if_any()
+    return Plan(
+        rule_set=rule_set,
+        rules=tuple(rules),
+        stages=tuple(stages),
+        splitter=splitter,
+        checks=tuple(checks),
+        reporters=tuple(reporters),
+        benchmarks=benchmarks,
+        input_spec=input_spec,
+        columns=columns,
+        strict_columns=frozenset(options.columns),
+    )
+
+
+def describe_params(rule_cls: type[RowRule]) -> str:
+    parts = []
+    for name, info in rule_cls.Params.model_fields.items():
+        ann = getattr(info.annotation, "__name__", str(info.annotation))
+        parts.append(f"{name} ({ann})" if info.is_required() else f"{name} ({ann}, default {info.default!r})")
+    return ", ".join(parts) or "none"
+
+
+def bind_rule(entry: RuleEntry, index: int, registry: Registry, origin: str) -> BoundRule:
+    """One ``[[rules]]`` entry bound to its rule class; every problem of the entry in one DqError."""
+    problems = Problems(origin)
+    bound = _bind_rule(entry, index, registry, problems)
+    problems.raise_if_any()
+    assert bound is not None
+    return bound
+
+
+def _bind_rule(entry: RuleEntry, index: int, registry: Registry, problems: Problems) -> BoundRule | None:
+    where = f"rules[{index}]"
+    rule_cls = registry.find("rules", entry.rule)
+    if rule_cls is None:
+        problems.add(where, registry.unknown("rules", entry.rule))
+        return None
+    try:
+        params = rule_cls.Params.model_validate(entry.params)
+    except ValidationError as exc:
+        context = f"; valid parameters: {describe_params(rule_cls)}"
+        label = f" (rule '{entry.rule}')"
+        lines = validation_lines(
+            problems.origin, where, exc, lambda loc: rule_cls.Params.model_fields, context, label
+        )
+        problems.extend([line.replace("unknown key", "unknown parameter") for line in lines])
+        return None
+    rule = rule_cls(params)
+    for message in rule.config_problems():
+        problems.add(f"{where} (rule '{entry.rule}')", message)
+    return BoundRule(index, entry.id or rule_cls.default_reason(), entry.action, rule)
+
+
+def bind_rules(rule_set: RuleSet, registry: Registry, problems: Problems | None = None) -> list[BoundRule]:
+    """Every ``[[rules]]`` entry bound; reject reasons must be distinct."""
+    own = problems or Problems(rule_set.source_path)
+    bound = [_bind_rule(e, i, registry, own) for i, e in enumerate(rule_set.rules)]
+    seen: dict[str, int] = {}
+    for b in bound:
+        if b is None:
+            continue
+        if b.reason in seen:
+            own.add(
+                f"rules[{b.index}]",
+                f"reject reason '{b.reason}' already used by rules[{seen[b.reason]}]; give one of them a distinct id",
+            )
+        seen[b.reason] = b.index
+    if problems is None:
+        own.raise_if_any()
+    return [b for b in bound if b is not None]
+
+
+def _component(
+    registry: Registry, kind: str, name: str, options: dict[str, Any] | None, where: str, problems: Problems
+) -> Any:
+    """An instance of a registered component, its options validated (None when invalid)."""
+    cls = registry.find(kind, name)
+    if cls is None:
+        problems.add(where, registry.unknown(kind, name))
+        return None
+    if options is None:
+        return cls()
+    try:
+        return cls(cls.Options.model_validate(options))
+    except ValidationError as exc:
+        problems.extend(validation_lines(problems.origin, where, exc, lambda loc: cls.Options.model_fields))
+        return None
+
+
+def _stages(rule_set: RuleSet, registry: Registry, problems: Problems) -> list[Any]:
+    """Stage instances in pipeline order; each stage's needs must be provided by an earlier one."""
+    stages, provided = [], {"work_dir", "out_dir"}
+    for i, name in enumerate(rule_set.pipeline):
+        stage = _component(registry, "stages", name, None, f"pipeline[{i}]", problems)
+        if stage is None:
+            continue
+        missing = [n for n in stage.needs if n not in provided]
+        if missing:
+            problems.add(
+                f"pipeline[{i}]",
+                f"stage '{name}' needs {', '.join(missing)}, which no earlier stage provides "
+                f"(pipeline: {', '.join(rule_set.pipeline)})",
+            )
+        provided.update(stage.provides)
+        stages.append(stage)
+    return stages
+
+
+def _benchmarks(
+    rule_set: RuleSet, options: RunOptions, demo: bool, problems: Problems
+) -> dict[str, BenchmarkSpec]:
+    """Benchmarks by name: the rule set's, replaced or extended by ``--benchmark``, each resolved."""
+    if demo and not options.benchmarks:
+        spec = demo_benchmark_spec()
+        return {spec.name: spec}
+    specs: dict[str, BenchmarkSpec] = {}
+    for i, declared in enumerate(rule_set.benchmarks):
+        try:
+            specs[declared.name] = resolve_benchmark(declared)
+        except DqError as exc:
+            problems.add(f"benchmarks[{i}]", exc.message)
+    for arg in options.benchmarks:
+        try:
+            spec = resolve_benchmark(parse_benchmark_arg(arg))
+        except DqError as exc:
+            problems.lines.append(exc.message)
+            continue
+        specs[spec.name] = spec
+    return specs
+
+
+def _checks(
+    rule_set: RuleSet, registry: Registry, benchmarks: dict[str, BenchmarkSpec], problems: Problems
+) -> list[BoundCheck]:
+    checks = []
+    for i, entry in enumerate(rule_set.contamination):
+        where = f"contamination[{i}]"
+        check = _component(registry, "contamination_checks", entry.check, entry.options, where, problems)
+        if check is None:
+            continue
+        wanted = list(getattr(check.options, "benchmarks", None) or benchmarks)
+        for name in wanted:
+            if name not in benchmarks:
+                problems.add(
+                    f"{where}.benchmarks",
+                    f"unknown benchmark '{name}'{did_you_mean(name, benchmarks)}; "
+                    f"benchmarks of this run: {', '.join(benchmarks) or 'none'}",
+                )
+        method = getattr(type(check), "method", entry.check)
+        checks.append(BoundCheck(i, entry.check, entry.action, method, check, tuple(wanted)))
+    return checks
+
+
+def _columns(rule_set: RuleSet, options: RunOptions, problems: Problems) -> dict[str, str]:
+    """The column map: the rule set's ``[input] columns`` updated by ``--column``; keys are dq fields."""
+    for key in rule_set.input.columns:
+        if key not in ROW_COLUMNS:
+            problems.add(f"input.columns.{key}", _not_a_field(key))
+    for key, name in options.columns.items():
+        if key not in ROW_COLUMNS:
+            problems.lines.append(f"--column {key}={name}: {_not_a_field(key)}")
+    return {**rule_set.input.columns, **options.columns}
+
+
+def _not_a_field(key: str) -> str:
+    return f"'{key}' is not a dq field{did_you_mean(key, ROW_COLUMNS)}; fields: {', '.join(ROW_COLUMNS)}"

@@ -1,0 +1,1 @@
+"""Review packs: samples for people, and new dataset versions from their decisions."""

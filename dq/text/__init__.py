@@ -1,0 +1,1 @@
+"""The study's text recipes (pure Python) and their exact vectorized forms."""
