@@ -78,6 +78,9 @@ def staged(out: Path, overwrite: bool, kind: str, reads: Iterable[Path] = ()) ->
         out.parent.mkdir(parents=True, exist_ok=True)
         clear_stale(out)
         work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-{os.getpid()}-", dir=out.parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        work.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the output is an ordinary folder
     except OSError as exc:
         raise DqError(f"{out}: cannot write the output folder: {exc.strerror or exc}") from None
     previous = signal.getsignal(signal.SIGTERM)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 from pathlib import Path
 
 import pluggy
 
 from dq.api.state import RunResult, RunState, StageInputMissing
+from dq.data.outdir import staged
 from dq.errors import EXIT_GATE_FAILED, EXIT_OK, DqError
 from dq.pipeline.plan import RunOptions, build_plan
 from dq.plugins import Registry
@@ -31,26 +30,25 @@ def run_pipeline(
 
 
 def execute(state: RunState, pm: pluggy.PluginManager) -> RunResult:
-    """Run every stage of the plan; outputs land in ``out_dir`` only at the end."""
-    if state.out_dir.exists() and not state.overwrite and any(state.out_dir.iterdir()):
-        raise DqError(f"{state.out_dir}: output folder exists and is not empty; pass --overwrite")
-    state.out_dir.parent.mkdir(parents=True, exist_ok=True)
-    state.work_dir = Path(tempfile.mkdtemp(prefix=f".{state.out_dir.name}.tmp-", dir=state.out_dir.parent))
+    """Run every stage of the plan into a temp folder; it becomes ``out_dir`` only when all succeed."""
+    reads = (
+        [Path(state.plan.input_spec)]
+        if state.plan.input_spec and not state.plan.input_spec.startswith("hf:")
+        else []
+    )
     stages = state.plan.stages
-    try:
-        pm.hook.dq_before_run(run=state)
-        for done, stage in enumerate(stages):
-            state.progress(done, len(stages), stage.name)
-            start = time.perf_counter()
-            stage.run(state)
-            state.timings[stage.name] = round(time.perf_counter() - start, 3)
-        state.progress(len(stages), len(stages), "done")
-        _replace_dir(state.work_dir, state.out_dir)
-    except StageInputMissing as exc:
-        raise DqError(str(exc)) from None
-    finally:
-        if state.work_dir.exists():
-            shutil.rmtree(state.work_dir, ignore_errors=True)
+    with staged(state.out_dir, state.overwrite, "run", reads) as work:
+        state.work_dir = work
+        try:
+            pm.hook.dq_before_run(run=state)
+            for done, stage in enumerate(stages):
+                state.progress(done, len(stages), stage.name)
+                start = time.perf_counter()
+                stage.run(state)
+                state.timings[stage.name] = round(time.perf_counter() - start, 3)
+            state.progress(len(stages), len(stages), "done")
+        except StageInputMissing as exc:
+            raise DqError(str(exc)) from None
     code = EXIT_GATE_FAILED if state.status == "fail" else EXIT_OK
     result = RunResult(state.status, code, state.out_dir, state.outputs)
     try:
@@ -58,14 +56,3 @@ def execute(state: RunState, pm: pluggy.PluginManager) -> RunResult:
     except Exception as exc:  # noqa: BLE001 - after_run must not break a finished run
         state.log(f"warning: a dq_after_run hook raised {type(exc).__name__}: {exc}")
     return result
-
-
-def _replace_dir(new: Path, target: Path) -> None:
-    """Move the finished work folder into place; an old output folder goes only after that."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{new.name}")
-        target.rename(old)
-    new.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
