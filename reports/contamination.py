@@ -8,8 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from dq.api.components import Reporter
-from dq.api.state import RunState
+from dq.api.run import Reporter, RunState
 from dq.pipeline.manifest import run_timestamp
 from dq.text.normalize import CANONICAL_RULE, canonical_problem
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dq.api.components import Reporter
-from dq.api.state import RunState
+from dq.api.run import Reporter, RunState
 from dq.pipeline.summary import summary_rows
 
 

@@ -6,8 +6,7 @@ from collections import Counter
 
 import polars as pl
 
-from dq.api.components import Stage
-from dq.api.state import RunState
+from dq.api.run import RunState, Stage
 from dq.pipeline.curation import apply_rules
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dq.api.components import Stage
-from dq.api.state import GateVerdict, RunState
+from dq.api.run import GateVerdict, RunState, Stage
 from dq.contamination.leakage import near_overlap, train_val_overlap
 from dq.data.benchmarks import load_benchmarks as load_benchmarks_of
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dq.api.components import Stage
-from dq.api.state import RunState
+from dq.api.run import RunState, Stage
 from dq.data import reader
 from dq.pipeline.curation import apply_skips
 

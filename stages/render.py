@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dq.api.components import Stage
-from dq.api.state import RunState
+from dq.api.run import RunState, Stage
 from dq.data.jsonl import write_json, write_lines
 from dq.data.rows import chat_line
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from dq.api.components import Stage
-from dq.api.state import RunState
+from dq.api.run import RunState, Stage
 from dq.data.jsonl import Raw, object_line, write_json, write_lines
 from dq.data.rows import raw_line, rejected_line
 from dq.pipeline.manifest import build_manifest

@@ -5,19 +5,23 @@ against this package works whatever the engine does inside. ``tests/test_archite
 checks it on every run.
 """
 
-from dq.api.components import (
+from dq.api.documented import Documented
+from dq.api.hookspecs import hookimpl, hookspec
+from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.api.run import (
+    BoundCheck,
+    BoundRule,
     ContaminationCheck,
-    Documented,
+    GateVerdict,
     Options,
+    Plan,
     Reporter,
+    RunResult,
+    RunState,
     SplitResult,
     Splitter,
     Stage,
 )
-from dq.api.hookspecs import hookimpl, hookspec
-from dq.api.plan import BoundCheck, BoundRule, Plan
-from dq.api.rule import RowRule, RuleContext, RuleParams
-from dq.api.state import GateVerdict, RunResult, RunState
 
 __all__ = [
     "BoundCheck",

@@ -15,7 +15,7 @@ import pluggy
 if TYPE_CHECKING:
     import click
 
-    from dq.api.state import RunResult, RunState
+    from dq.api.run import RunResult, RunState
 
 hookspec = pluggy.HookspecMarker("dq")
 hookimpl = pluggy.HookimplMarker("dq")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from dq.api.components import Documented
+from dq.api.documented import Documented
 
 if TYPE_CHECKING:
     import duckdb

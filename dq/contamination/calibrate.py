@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from dq.api.plan import Plan
+from dq.api.run import Plan
 
 FILLERS = ("Show your work.", "Explain each step.", "Give the final answer as a number.", "Read carefully.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 from pydantic import Field
 
-from dq.api.components import ContaminationCheck, Options
+from dq.api.run import ContaminationCheck, Options
 from dq.text import vector
 from dq.text.normalize import CANONICAL_RULE
 

@@ -17,7 +17,7 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dq.api.components import ContaminationCheck, Options
+from dq.api.run import ContaminationCheck, Options
 
 
 class _OnFirstUse:

@@ -14,7 +14,7 @@ from typing import IO, Any
 
 import polars as pl
 
-from dq.api.plan import Plan
+from dq.api.run import Plan
 from dq.data.fields import resolve_columns
 from dq.data.outdir import staged
 from dq.data.reader import file_columns, input_file, iter_file_batches

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from dq.api.plan import BoundRule
 from dq.api.rule import RowRule, RuleContext
+from dq.api.run import BoundRule
 from dq.errors import DqError
 
 

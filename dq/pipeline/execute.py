@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pluggy
 
-from dq.api.state import RunResult, RunState, StageInputMissing
+from dq.api.run import RunResult, RunState, StageInputMissing
 from dq.data.outdir import staged
 from dq.errors import EXIT_GATE_FAILED, EXIT_OK, DqError
 from dq.pipeline.plan import RunOptions, build_plan

@@ -12,7 +12,7 @@ import platform
 from importlib import metadata
 from typing import Any
 
-from dq.api.state import RunState
+from dq.api.run import RunState
 
 VERSIONED = ("dq", "polars", "duckdb", "pyarrow", "pluggy", "pydantic", "datasketch")
 

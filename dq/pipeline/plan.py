@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dq.api.plan import BoundCheck, BoundRule, Plan
 from dq.api.rule import RowRule
+from dq.api.run import BoundCheck, BoundRule, Plan
 from dq.api.schema import BenchmarkSpec, RuleEntry, RuleSet
 from dq.data.benchmarks import demo_benchmark_spec, parse_benchmark_arg, resolve_benchmark
 from dq.data.fields import ROW_COLUMNS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dq.api.state import RunState
+from dq.api.run import RunState
 
 
 def summary_rows(state: RunState) -> list[tuple[str, str]]:

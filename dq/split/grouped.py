@@ -9,11 +9,11 @@ import numpy as np
 import polars as pl
 from pydantic import Field
 
-from dq.api.components import Options, SplitResult, Splitter
+from dq.api.run import Options, SplitResult, Splitter
 from dq.text import vector
 
 if TYPE_CHECKING:
-    from dq.api.state import RunState
+    from dq.api.run import RunState
 
 SPLIT_RULE = (
     "group rows by canonical problem text before train/validation split so repeated or "

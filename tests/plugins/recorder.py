@@ -9,7 +9,7 @@ import click
 import polars as pl
 
 from dq import RowRule, RuleContext, hookimpl
-from dq.api.components import ContaminationCheck, Reporter, SplitResult, Splitter, Stage
+from dq.api.run import ContaminationCheck, Reporter, SplitResult, Splitter, Stage
 
 CALLS: list[tuple[str, Any]] = []
 

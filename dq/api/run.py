@@ -1,0 +1,264 @@
+"""What a run is made of: the component base classes, the plan that binds them, and the state they fill.
+
+These types refer to each other (a stage runs on a state that holds the plan that holds the
+stage), so they live in one module: the contract has no import cycles, type-only ones included.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from dq.api.documented import Documented
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from dq.api.rule import RowRule
+    from dq.api.schema import BenchmarkSpec, RuleSet
+
+
+class Options(BaseModel):
+    """Base for component options from the rule set: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitterOptions(Options):
+    """Options every splitter understands."""
+
+    seed: int = 20260420
+    val_ratio: float = 0.1
+
+
+class CheckOptions(Options):
+    """A contamination check without options."""
+
+
+class Stage(Documented):
+    """One step of ``dq run`` (load, curate, split, gate, render, write). ``run`` mutates the state.
+
+    ``needs`` and ``provides`` name :class:`~dq.api.state.RunState` fields; the plan checks that
+    every stage's needs are provided by an earlier stage before any data is read.
+    """
+
+    name: ClassVar[str] = ""
+    needs: ClassVar[tuple[str, ...]] = ()
+    provides: ClassVar[tuple[str, ...]] = ()
+
+    def run(self, state: RunState) -> None:
+        raise NotImplementedError
+
+
+class Splitter(Documented):
+    """Assigns each accepted row to ``train`` or ``val``.
+
+    ``split`` returns the row order of each side as positions into ``rows`` (already shuffled as
+    the splitter wants them written), plus the number of groups per side.
+    """
+
+    name: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    #: The model validating this splitter's ``[split]`` options (subclasses set their own).
+    Options: ClassVar[type[Any]] = SplitterOptions
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    def split(self, rows: pl.DataFrame, state: RunState) -> SplitResult:
+        raise NotImplementedError
+
+
+class SplitResult(BaseModel):
+    """Row positions per split, in output order, and group counts."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    train: list[int]
+    val: list[int]
+    train_groups: int
+    val_groups: int
+
+
+class ContaminationCheck(Documented):
+    """Compares curated rows with benchmark items; returns one match row per (row, item) pair.
+
+    ``find`` returns a DataFrame with at least ``row`` (position in the curated table),
+    ``benchmark``, ``benchmark_index`` and ``score`` columns.
+    """
+
+    name: ClassVar[str] = ""
+
+    #: The model validating this check's ``[[contamination]]`` options.
+    Options: ClassVar[type[Any]] = CheckOptions
+
+    def __init__(self, options: Any) -> None:
+        self.options = options
+
+    def find(self, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> pl.DataFrame:
+        raise NotImplementedError
+
+
+class Reporter(Documented):
+    """Writes one report file into the run's ``reports/`` folder from the finished state."""
+
+    name: ClassVar[str] = ""
+    filename: ClassVar[str] = ""
+
+    def write(self, state: RunState) -> bytes:
+        """Return the report's bytes; the engine writes them atomically with the other outputs."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class BoundRule:
+    """A ``[[rules]]`` entry bound to a rule instance with validated params."""
+
+    index: int
+    reason: str
+    action: str
+    rule: RowRule
+
+
+@dataclass(frozen=True)
+class BoundCheck:
+    """A ``[[contamination]]`` entry bound to a check instance with validated options."""
+
+    index: int
+    name: str
+    action: str
+    method: str
+    check: ContaminationCheck
+    #: The benchmark names this check compares against (its ``benchmarks`` option, else all).
+    benchmarks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a rule set asks for, resolved and validated before any data is read."""
+
+    rule_set: RuleSet
+    rules: tuple[BoundRule, ...]
+    stages: tuple[Stage, ...]
+    splitter: Splitter
+    checks: tuple[BoundCheck, ...]
+    reporters: tuple[Reporter, ...]
+    #: Benchmarks by name, each resolved to a local path or Hub spec (loaded by the gate stage).
+    benchmarks: dict[str, BenchmarkSpec]
+    #: The input (``--input`` or the rule set's ``[input] path``); None means the demo corpus.
+    input_spec: str | None
+    #: dq field -> input column, the rule set's map updated by ``--column``.
+    columns: dict[str, str] = field(default_factory=dict)
+    #: Fields mapped on the command line: their column must exist as named (no fallback).
+    strict_columns: frozenset[str] = frozenset()
+
+    @property
+    def skip_rules(self) -> tuple[BoundRule, ...]:
+        """The ``skip`` rules before the first ``reject`` rule: a pre-filter, counted nowhere."""
+        out = []
+        for bound in self.rules:
+            if bound.action != "skip":
+                break
+            out.append(bound)
+        return tuple(out)
+
+    @property
+    def is_demo(self) -> bool:
+        return self.input_spec is None
+
+
+class StageInputMissing(Exception):
+    """A stage asked for a table no earlier stage produced (the plan checks pipelines up front)."""
+
+
+@dataclass
+class GateVerdict:
+    """One gate's outcome: ``pass``, ``fail`` or ``warn``, with the counts behind it."""
+
+    name: str
+    action: str
+    status: str
+    matches: int = 0
+    dropped_rows: int = 0
+
+
+@dataclass
+class RunState:
+    """Everything a run knows. Stages fill it in pipeline order; reporters read it at the end."""
+
+    plan: Plan
+    out_dir: Path
+    quiet: bool = False
+    overwrite: bool = False
+    work_dir: Path | None = None
+    input_info: dict[str, Any] = field(default_factory=dict)
+    rows: pl.DataFrame | None = None
+    considered: pl.DataFrame | None = None
+    accepted: pl.DataFrame | None = None
+    rejected: pl.DataFrame | None = None
+    verdicts: pl.DataFrame | None = None
+    split: SplitResult | None = None
+    train: pl.DataFrame | None = None
+    val: pl.DataFrame | None = None
+    benchmarks: dict[str, pl.DataFrame] = field(default_factory=dict)
+    benchmark_info: dict[str, dict[str, Any]] = field(default_factory=dict)
+    matches: pl.DataFrame | None = None
+    gates: list[GateVerdict] = field(default_factory=list)
+    contamination_report: dict[str, Any] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
+    reject_reasons: dict[str, int] = field(default_factory=dict)
+    dropped_rows: int = 0
+    parent: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(f"\r\x1b[K{message}", file=sys.stderr)  # clear the progress bar's line first
+
+    def progress(self, done: int, total: int, label: str) -> None:
+        """A one-line stage progress bar on a terminal; nothing when quiet or piped."""
+        if self.quiet:
+            return
+        width = 24
+        filled = width * done // max(total, 1)
+        end = "\n" if done == total else ""
+        print(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {label:<10}",
+            end=end,
+            file=sys.stderr,
+            flush=True,
+        )
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return self.plan.rule_set
+
+    def require(self, name: str) -> Any:
+        value = getattr(self, name)
+        if value is None:
+            raise StageInputMissing(f"pipeline: stage needs '{name}', which no earlier stage produced")
+        return value
+
+    @property
+    def status(self) -> str:
+        return "fail" if any(g.status == "fail" for g in self.gates) else "pass"
+
+    def source_counts(self, frame: pl.DataFrame) -> dict[str, int]:
+        return dict(Counter(frame["source"].to_list()))
+
+
+@dataclass
+class RunResult:
+    """What ``dq run`` ends with: status, exit code and the folder written."""
+
+    status: str
+    exit_code: int
+    out_dir: Path
+    outputs: dict[str, str]
