@@ -58,10 +58,16 @@ class Registry:
         name = getattr(cls, "name", "")
         if not name:
             raise DqError(f"plugin '{plugin}' registered a {kind[:-1]} without a name: {cls!r}")
-        if kind == "rules" and not builtin and "." not in name:
+        label = kind[:-1].replace("_", " ")
+        if "." not in name:
             raise DqError(
-                f"plugin '{plugin}' registered rule '{name}': third-party rule names must be "
-                f"namespaced, e.g. '{plugin}.{name}'"
+                f"plugin '{plugin}' registered {label} '{name}': component names must be "
+                f"namespaced, e.g. '{plugin.split('.')[0]}.{name}'"
+            )
+        if name.startswith("dq.") != builtin:
+            raise DqError(
+                f"plugin '{plugin}' registered {label} '{name}': the 'dq.' namespace is "
+                f"{'for dq itself' if not builtin else 'required for built-ins'}"
             )
         if name in self.items[kind]:
             other = self.owner[(kind, name)]

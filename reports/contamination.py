@@ -136,7 +136,7 @@ def build_report(state: RunState) -> dict[str, Any]:
 class ContaminationJson(Reporter):
     """reports/contamination.json: the study's contamination/integrity report, all benchmarks."""
 
-    name = "contamination-json"
+    name = "dq.contamination_json"
     filename = "contamination.json"
 
     def write(self, state: RunState) -> bytes:
@@ -146,7 +146,7 @@ class ContaminationJson(Reporter):
 class ContaminationMatches(Reporter):
     """reports/contamination_matches.jsonl: every (curated row, benchmark item) match found."""
 
-    name = "contamination-matches"
+    name = "dq.contamination_matches"
     filename = "contamination_matches.jsonl"
 
     def write(self, state: RunState) -> bytes:
@@ -181,7 +181,7 @@ class ContaminationMatches(Reporter):
 class ContaminationMarkdown(Reporter):
     """reports/contamination.md: per benchmark item, the training rows that match it, for people."""
 
-    name = "contamination-md"
+    name = "dq.contamination_md"
     filename = "contamination.md"
 
     def write(self, state: RunState) -> bytes:

@@ -9,7 +9,7 @@ from dq.pipeline.summary import summary_rows
 class SummaryMarkdown(Reporter):
     """reports/summary.md: the run summary as a Markdown table, with the files written."""
 
-    name = "summary-md"
+    name = "dq.summary_md"
     filename = "summary.md"
 
     def write(self, state: RunState) -> bytes:

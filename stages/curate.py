@@ -24,7 +24,7 @@ def with_row_ids(frame: pl.DataFrame) -> pl.DataFrame:
 class CurateStage(Stage):
     """Run every rule; first failing rule is the reject reason, all firing rules are verdicts."""
 
-    name = "curate"
+    name = "dq.curate"
     needs = ("rows",)
     provides = ("considered", "accepted", "rejected", "verdicts")
 

@@ -42,7 +42,7 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
 class GateStage(Stage):
     """Run every contamination check on all curated rows, apply fail/drop/warn, check leakage."""
 
-    name = "gate"
+    name = "dq.gate"
     needs = ("train", "val")
     provides = ("matches",)
 

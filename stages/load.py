@@ -10,7 +10,7 @@ from dq.pipeline.curation import apply_skips
 class LoadStage(Stage):
     """Read JSONL/Parquet/CSV/hf: input into the four dq columns; no input means the demo corpus."""
 
-    name = "load"
+    name = "dq.load"
     provides = ("rows", "input_info")
 
     def run(self, state: RunState) -> None:

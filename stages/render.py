@@ -10,7 +10,7 @@ from dq.data.rows import chat_line
 class RenderStage(Stage):
     """Write rendered/{train,val}.jsonl in the raw files' row order, plus the render manifest."""
 
-    name = "render"
+    name = "dq.render"
     needs = ("train", "val")
 
     def run(self, state: RunState) -> None:

@@ -9,7 +9,7 @@ from dq.text.vector import with_canonical
 class SplitStage(Stage):
     """Assign accepted rows to train/val with the configured splitter (default: dq.grouped)."""
 
-    name = "split"
+    name = "dq.split"
     needs = ("accepted",)
     provides = ("split", "train", "val")
 

@@ -13,7 +13,7 @@ from dq.pipeline.manifest import build_manifest
 class WriteStage(Stage):
     """Write raw/{train,val}.jsonl, rejected.jsonl, verdicts.jsonl, reports/ and manifest.json."""
 
-    name = "write"
+    name = "dq.write"
     needs = ("rows", "considered", "accepted", "rejected", "verdicts", "split", "train", "val")
 
     def run(self, state: RunState) -> None:

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 import pluggy
@@ -60,7 +61,7 @@ def test_hook_dq_register_rules(tmp_path: Path) -> None:
 
 def test_hook_dq_register_stages(tmp_path: Path) -> None:
     pm, registry = _manager(recorder)
-    rules = _rules(tmp_path, 'pipeline = ["load", "curate", "recorder.count"]\n')
+    rules = _rules(tmp_path, 'pipeline = ["dq.load", "dq.curate", "recorder.count"]\n')
     _, state = run_pipeline(pm, registry, rules, out_dir=tmp_path / "o")
     assert state.notes == [f"accepted={state.accepted.height}"]
 
@@ -83,7 +84,7 @@ def test_hook_dq_register_contamination_checks(tmp_path: Path) -> None:
 
 def test_hook_dq_register_reporters(tmp_path: Path) -> None:
     pm, registry = _manager(recorder)
-    rules = _rules(tmp_path, 'reports = ["recorder.rows", "summary-md"]\n')
+    rules = _rules(tmp_path, 'reports = ["recorder.rows", "dq.summary_md"]\n')
     _, state = run_pipeline(
         pm, registry, rules, out_dir=tmp_path / "o", options=RunOptions(contamination_action="warn")
     )
@@ -146,6 +147,36 @@ def test_third_party_rule_names_must_be_namespaced() -> None:
 
     with pytest.raises(DqError, match="must be namespaced"):
         _manager(Plugin())
+
+
+def _registering(kind: str, component: type) -> object:
+    class Plugin:
+        pass
+
+    def register_it(register: Any) -> None:
+        register(component)
+
+    setattr(Plugin, f"dq_register_{kind}", staticmethod(hookimpl(register_it)))
+    return Plugin()
+
+
+@pytest.mark.parametrize("kind", ["stages", "reporters", "splitters", "contamination_checks"])
+def test_every_component_name_is_namespaced_and_dq_is_reserved(kind: str) -> None:
+    base = {
+        "stages": recorder.CountStage,
+        "reporters": recorder.RowCountReporter,
+        "splitters": recorder.MathToVal,
+        "contamination_checks": recorder.ContainsCheck,
+    }[kind]
+    for name, error in (("bare", "must be namespaced"), ("dq.mine", "'dq.' namespace is for dq itself")):
+        with pytest.raises(DqError, match=error):
+            _manager(_registering(kind, type("Component", (base,), {"name": name})))
+
+
+def test_builtin_components_are_all_in_the_dq_namespace(registry: Any) -> None:
+    names = [(kind, name) for kind, items in registry.items.items() for name in items]
+    assert len(names) > 15
+    assert [n for n in names if registry.owner[n] == "dq" and not n[1].startswith("dq.")] == []
 
 
 @pytest.fixture

@@ -111,8 +111,8 @@ class RenderSpec(Model):
     model_name: str = Field(default="Qwen/Qwen3-8B", description="Model whose chat contract the rows follow.")
 
 
-DEFAULT_PIPELINE = ["load", "curate", "split", "gate", "render", "write"]
-DEFAULT_REPORTS = ["contamination-json", "contamination-matches", "contamination-md", "summary-md"]
+DEFAULT_PIPELINE = ["dq.load", "dq.curate", "dq.split", "dq.gate", "dq.render", "dq.write"]
+DEFAULT_REPORTS = ["dq.contamination_json", "dq.contamination_matches", "dq.contamination_md", "dq.summary_md"]
 
 
 class RuleSet(Model):
