@@ -124,7 +124,11 @@ def _imported_modules(*args: str) -> set[str]:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    lines = [line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")]
+    lines = [
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    ]
     assert len(lines) > 50  # the -X importtime report was read
     return set(lines)
 

@@ -125,3 +125,17 @@ def stages_list(as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=2))
     else:
         _echo_table(rows, ["kind", "name", "plugin", "description"])
+
+
+@rules.command("schema")
+@click.option(
+    "--markdown", is_flag=True, help="The human reference (docs/ruleset.md) instead of JSON Schema."
+)
+def rules_schema(markdown: bool) -> None:
+    """The rule-set schema: JSON Schema (editors can validate TOML with it) or Markdown."""
+    from dq.cli.schema_docs import ruleset_json_schema, ruleset_markdown
+
+    if markdown:
+        click.echo(ruleset_markdown(runtime().registry), nl=False)
+    else:
+        click.echo(json.dumps(ruleset_json_schema(), indent=2))
