@@ -208,6 +208,12 @@ def _checks(
     rule_set: RuleSet, registry: Registry, benchmarks: dict[str, BenchmarkSpec], problems: Problems
 ) -> list[BoundCheck]:
     checks = []
+    if rule_set.contamination and not benchmarks:
+        problems.add(
+            "contamination",
+            "contamination checks are configured but there is no benchmark to compare against "
+            "(a check that runs on nothing must not pass): declare [[benchmarks]] or pass --benchmark",
+        )
     for i, entry in enumerate(rule_set.contamination):
         where = f"contamination[{i}]"
         check = _component(registry, "contamination_checks", entry.check, entry.options, where, problems)
