@@ -48,11 +48,12 @@ def scan(
     """
     from dq.cli.main import runtime
     from dq.contamination.scan import scan as run_scan
-    from dq.data.benchmarks import load_benchmarks
+    from dq.data.benchmarks import check_hub, load_benchmarks
     from dq.pipeline.plan import RunOptions, build_plan
 
     options = RunOptions(input_spec, list(benchmarks), parse_columns(columns))
     plan = build_plan(rules_path, runtime().registry, options)
+    check_hub(plan.benchmarks)
     bench = {name: frame for name, (frame, _) in load_benchmarks(plan.benchmarks).items()}
     column = plan.columns.get("problem", "problem")
     summary = run_scan(plan, Path(input_spec), bench, out_dir, column, batch_rows, list(only))
@@ -85,14 +86,15 @@ def calibrate(
     from dq.cli.main import runtime
     from dq.contamination.calibrate import calibrate as run_calibration
     from dq.contamination.calibrate import format_table
-    from dq.data.benchmarks import load_benchmarks
+    from dq.data.benchmarks import check_hub, load_benchmarks
     from dq.data.reader import read_input
     from dq.pipeline.plan import RunOptions, build_plan
 
     plan = build_plan(
         rules_path, runtime().registry, RunOptions(input_spec, list(benchmarks), parse_columns(columns))
     )
-    rows, _ = read_input(plan.input_spec, plan.columns)
+    check_hub(plan.benchmarks)
+    rows, _ = read_input(plan.input_spec, plan.columns, strict=plan.strict_columns)
     bench = {name: frame for name, (frame, _) in load_benchmarks(plan.benchmarks).items()}
     clean = rows["problem"].unique(maintain_order=True)
     result = run_calibration(plan, clean, bench, per_kind, seed)

@@ -6,7 +6,9 @@ import sys
 
 import click
 
+from dq.cli.benchmarks import benchmarks
 from dq.cli.inspect import plugins, rules, stages
+from dq.cli.report import report
 from dq.cli.run import run, validate
 from dq.cli.runtime import runtime
 from dq.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqError, internal_error_line
@@ -49,7 +51,7 @@ def cli() -> None:
     """dq: data quality and benchmark contamination for LLM fine-tuning datasets."""
 
 
-for command in (run, validate, rules, plugins, stages):
+for command in (run, validate, rules, plugins, stages, benchmarks, report):
     cli.add_command(command)
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pluggy
 
 from dq.api.run import RunResult, RunState, StageInputMissing
+from dq.data.benchmarks import check_hub
 from dq.data.outdir import staged
 from dq.errors import EXIT_GATE_FAILED, EXIT_OK, DqError
 from dq.pipeline.plan import RunOptions, build_plan
@@ -25,6 +26,8 @@ def run_pipeline(
 ) -> tuple[RunResult, RunState]:
     """Run a rule set end to end; every config error surfaces (from the plan) before any data is read."""
     plan = build_plan(rules_path, registry, options)
+    if any(stage.name == "dq.gate" for stage in plan.stages):
+        check_hub(plan.benchmarks)  # an unreachable Hub fails now, not after load/curate/split
     state = RunState(plan=plan, out_dir=out_dir, quiet=quiet, overwrite=overwrite)
     return execute(state, pm), state
 

@@ -188,27 +188,30 @@ def _benchmarks(
     if demo and not options.benchmarks:
         spec = demo_benchmark_spec()
         return {spec.name: spec}
-    specs: dict[str, BenchmarkSpec] = {}
-    for i, declared in enumerate(rule_set.benchmarks):
-        try:
-            specs[declared.name] = resolve_benchmark(declared)
-        except DqError as exc:
-            problems.add(f"benchmarks[{i}]", exc.message)
+    replaced: dict[str, BenchmarkSpec] = {}
     for arg in options.benchmarks:
         try:
             spec = resolve_benchmark(parse_benchmark_arg(arg))
         except DqError as exc:
             problems.lines.append(exc.message)
             continue
-        specs[spec.name] = spec
-    return specs
+        replaced[spec.name] = spec
+    specs: dict[str, BenchmarkSpec] = {}
+    for i, declared in enumerate(rule_set.benchmarks):
+        if declared.name in replaced:
+            continue  # --benchmark NAME=... replaces the rule set's benchmark of that name
+        try:
+            specs[declared.name] = resolve_benchmark(declared)
+        except DqError as exc:
+            problems.add(f"benchmarks[{i}]", exc.message)
+    return {**specs, **replaced}
 
 
 def _checks(
     rule_set: RuleSet, registry: Registry, benchmarks: dict[str, BenchmarkSpec], problems: Problems
 ) -> list[BoundCheck]:
     checks = []
-    if rule_set.contamination and not benchmarks:
+    if rule_set.contamination and not benchmarks and not rule_set.benchmarks and not problems.lines:
         problems.add(
             "contamination",
             "contamination checks are configured but there is no benchmark to compare against "
