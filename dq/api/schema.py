@@ -112,7 +112,12 @@ class RenderSpec(Model):
 
 
 DEFAULT_PIPELINE = ["dq.load", "dq.curate", "dq.split", "dq.gate", "dq.render", "dq.write"]
-DEFAULT_REPORTS = ["dq.contamination_json", "dq.contamination_matches", "dq.contamination_md", "dq.summary_md"]
+DEFAULT_REPORTS = [
+    "dq.contamination_json",
+    "dq.contamination_matches",
+    "dq.contamination_md",
+    "dq.summary_md",
+]
 
 
 class RuleSet(Model):

@@ -206,9 +206,19 @@ def read_hub_benchmarks(specs: dict[str, BenchmarkSpec]) -> dict[str, pl.DataFra
 DEMO_SOURCE = "demo:"
 
 
+DEMO_BENCHMARK = "gsm8k-demo"
+
+
 def demo_benchmark_spec() -> BenchmarkSpec:
     """The demo corpus's own small benchmark (offline): what a demo run gates against."""
-    return BenchmarkSpec(name="gsm8k-demo", path=DEMO_SOURCE, field="question")
+    return BenchmarkSpec(name=DEMO_BENCHMARK, path=DEMO_SOURCE, field="question")
+
+
+def unknown_benchmark_message(name: str) -> str:
+    return (
+        f"benchmark '{name}': give a path or hf spec, or use a known name "
+        f"({', '.join(KNOWN)}){did_you_mean(name, KNOWN)}"
+    )
 
 
 def resolve_benchmark(spec: BenchmarkSpec) -> BenchmarkSpec:
@@ -216,10 +226,7 @@ def resolve_benchmark(spec: BenchmarkSpec) -> BenchmarkSpec:
     if spec.path or spec.hf:
         return spec
     if spec.name not in KNOWN:
-        raise DqError(
-            f"benchmark '{spec.name}': give a path or hf spec, or use a known name "
-            f"({', '.join(KNOWN)}){did_you_mean(spec.name, KNOWN)}"
-        )
+        raise DqError(unknown_benchmark_message(spec.name))
     return known_benchmark(spec.name)
 
 

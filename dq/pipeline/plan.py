@@ -16,7 +16,14 @@ from pydantic import ValidationError
 from dq.api.rule import RowRule
 from dq.api.run import BoundCheck, BoundRule, Plan
 from dq.api.schema import BenchmarkSpec, RuleEntry, RuleSet
-from dq.data.benchmarks import demo_benchmark_spec, parse_benchmark_arg, resolve_benchmark
+from dq.data.benchmarks import (
+    DEMO_BENCHMARK,
+    KNOWN,
+    demo_benchmark_spec,
+    parse_benchmark_arg,
+    resolve_benchmark,
+    unknown_benchmark_message,
+)
 from dq.data.fields import ROW_COLUMNS
 from dq.errors import DqError, did_you_mean, validation_lines
 from dq.pipeline.ruleset import load_rule_set
@@ -165,12 +172,14 @@ def _component(
 def _stages(rule_set: RuleSet, registry: Registry, problems: Problems) -> list[Any]:
     """Stage instances in pipeline order; each stage's needs must be provided by an earlier one."""
     stages, provided = [], {"work_dir", "out_dir"}
+    known = True  # after an unknown stage, what is provided is unknown: no "needs" errors then
     for i, name in enumerate(rule_set.pipeline):
         stage = _component(registry, "stages", name, None, f"pipeline[{i}]", problems)
         if stage is None:
+            known = False
             continue
         missing = [n for n in stage.needs if n not in provided]
-        if missing:
+        if missing and known:
             problems.add(
                 f"pipeline[{i}]",
                 f"stage '{name}' needs {', '.join(missing)}, which no earlier stage provides "
@@ -186,6 +195,10 @@ def _benchmarks(
 ) -> dict[str, BenchmarkSpec]:
     """Benchmarks by name: the rule set's, replaced or extended by ``--benchmark``, each resolved."""
     if demo and not options.benchmarks:
+        # The demo gates against its own offline benchmark; declared names are still checked.
+        for i, declared in enumerate(rule_set.benchmarks):
+            if not declared.path and not declared.hf and declared.name not in KNOWN:
+                problems.add(f"benchmarks[{i}]", unknown_benchmark_message(declared.name))
         spec = demo_benchmark_spec()
         return {spec.name: spec}
     replaced: dict[str, BenchmarkSpec] = {}
@@ -222,7 +235,8 @@ def _checks(
         check = _component(registry, "contamination_checks", entry.check, entry.options, where, problems)
         if check is None:
             continue
-        wanted = list(getattr(check.options, "benchmarks", None) or benchmarks)
+        demo = list(benchmarks) == [DEMO_BENCHMARK]
+        wanted = list((not demo and getattr(check.options, "benchmarks", None)) or benchmarks)
         for name in wanted:
             if name not in benchmarks:
                 problems.add(
