@@ -213,3 +213,16 @@ def test_broken_plugin_is_one_clear_line(broken_plugin_path: Path) -> None:
 def test_dq_load_plugins_allowlist_skips_others(broken_plugin_path: Path) -> None:
     proc = _dq_cli(["rules", "list"], broken_plugin_path, DQ_LOAD_PLUGINS="")
     assert proc.returncode == 0 and "could not load" not in proc.stderr
+
+
+def test_plugins_list_without_third_party_plugins_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dq.cli.runtime import runtime
+    from tests.helpers import dq
+
+    monkeypatch.setenv("DQ_LOAD_PLUGINS", "")
+    runtime.cache_clear()  # plugins load once per process; this test needs a process without them
+    try:
+        result = dq("plugins", "list")
+    finally:
+        runtime.cache_clear()
+    assert result.exit_code == 0 and "No third-party dq plugins are installed" in result.output

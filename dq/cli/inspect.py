@@ -88,6 +88,11 @@ def plugins_list(as_json: bool, show_all: bool) -> None:
     rows = [r for r in plugin_rows(runtime()) if show_all or not r["builtin"]]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
+    elif not rows:
+        click.echo(
+            "No third-party dq plugins are installed (entry-point group 'dq'); "
+            "'dq plugins list --all' shows dq's built-in plugins."
+        )
     else:
         table = [
             {

@@ -89,7 +89,11 @@ def calibrate(
     result: dict[str, Any] = {
         "clean_rows": clean.len(),
         "planted_rows": planted.height,
-        "per_kind": per_kind,
+        "per_kind_requested": per_kind,
+        # What was planted, per kind and benchmark (a benchmark smaller than per_kind gives fewer).
+        "per_kind": {
+            name: planted.filter(pl.col("benchmark") == name).height // len(PERTURBATIONS) for name in benchmarks
+        },
         "checks": {},
     }
     for bound in plan.checks:
@@ -114,7 +118,9 @@ def calibrate(
 def format_table(result: dict[str, Any]) -> str:
     kinds = list(PERTURBATIONS)
     lines = [
-        f"planted {result['planted_rows']} rows ({result['per_kind']} per kind and benchmark) "
+        f"planted {result['planted_rows']} rows ("
+        + ", ".join(f"{n} per kind from {b}" for b, n in result["per_kind"].items())
+        + ") "
         f"into {result['clean_rows']} clean problems",
         "",
     ]
