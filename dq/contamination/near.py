@@ -29,8 +29,27 @@ class _OnFirstUse:
 
     def __getattr__(self, attr: str) -> Any:
         if self._module is None:
+            _announce_first_compile(self._name)
             self._module = importlib.import_module(self._name)
         return getattr(self._module, attr)
+
+
+def _announce_first_compile(module: str) -> None:
+    """On a terminal, say so when numba has no cached kernels for ``module`` yet (one-time cost)."""
+    import sys
+    from importlib.util import find_spec
+    from pathlib import Path
+
+    spec = find_spec(module)
+    if not sys.stderr.isatty() or spec is None or spec.origin is None:
+        return
+    stem = module.rsplit(".", 1)[-1]
+    if not any((Path(spec.origin).parent / "__pycache__").glob(f"{stem}.*.nbi")):
+        print(
+            f"dq: compiling the near-duplicate kernels ({stem}, numba) on first use on this machine; "
+            "about 15 s, cached for later runs",
+            file=sys.stderr,
+        )
 
 
 if TYPE_CHECKING:
