@@ -19,6 +19,7 @@ from dq.data.fields import resolve_columns
 from dq.data.outdir import staged
 from dq.data.reader import file_columns, input_file, iter_file_batches
 from dq.errors import DqError
+from dq.pipeline.progress import RowProgress
 
 
 def problem_batches(path: Path, column: str, batch_rows: int, strict: bool = False) -> Iterator[pl.Series]:
@@ -68,12 +69,15 @@ def scan(
         staged(out_dir, overwrite, "scan", reads=[path]) as work,
         (work / "matches.jsonl").open("w", encoding="utf-8") as fh,
     ):
+        progress = RowProgress(f"scan {path.name}", _row_count(path))
         for texts in problem_batches(path, column, batch_rows):
             rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
             for bound in checks:
                 found = bound.check.find(rows, {n: benchmarks[n] for n in bound.benchmarks})
                 _record(found, offset, bound.name, summary["checks"][bound.name], fh)
             offset += texts.len()
+            progress.update(offset)
+        progress.close(offset)
         if offset == 0:
             raise DqError(f"{path}: empty input (no rows)")
         summary["rows"] = offset
@@ -81,6 +85,15 @@ def scan(
         summary["status"] = "fail" if failed else "pass"
         (work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
+
+
+def _row_count(path: Path) -> int | None:
+    """Rows in a Parquet file from its footer (for the ETA); None for line formats."""
+    if path.suffix.lower() != ".parquet":
+        return None
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def _record(found: pl.DataFrame, offset: int, check: str, stats: dict[str, Any], fh: IO[str]) -> None:
