@@ -1,4 +1,4 @@
-"""Write stage: raw splits, rejected rows, verdicts, reports and the manifest."""
+"""Write stage: raw splits, the row index, rejected rows, verdicts, reports and the manifest."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from dq.api.run import RunState, Stage
 from dq.data.jsonl import Raw, object_line, write_json, write_lines
 from dq.data.rows import raw_line, rejected_line
 from dq.pipeline.manifest import build_manifest
+from dq.pipeline.reload import ROW_INDEX, write_reports, write_row_index
 
 
 class WriteStage(Stage):
-    """Write raw/{train,val}.jsonl, rejected.jsonl, verdicts.jsonl, reports/ and manifest.json."""
+    """Write raw/{train,val}.jsonl, rejected.jsonl, verdicts.jsonl, reports/, raw/index.jsonl and manifest.json.
+
+    raw/index.jsonl gives each curated row's input position (``row_index``), so that ``dq report``
+    and ``dq review apply`` can rebuild the run from its folder (see :mod:`dq.pipeline.reload`).
+    """
 
     name = "dq.write"
     needs = ("rows", "considered", "accepted", "rejected", "verdicts", "split", "train", "val")
@@ -33,18 +38,9 @@ class WriteStage(Stage):
             ]
         )
         state.outputs["verdicts.jsonl"] = write_lines(verdicts, verdict_line, work / "verdicts.jsonl")
-        for reporter in state.plan.reporters:
-            path = work / "reports" / reporter.filename
-            path.parent.mkdir(parents=True, exist_ok=True)
-            data = reporter.write(state)
-            path.write_bytes(data)
-            state.outputs[f"reports/{reporter.filename}"] = _sha(data)
+        write_reports(state, work)
+        # Written after the reports, so the file lists of reports stay those of earlier dq versions.
+        state.outputs[ROW_INDEX] = write_row_index(state, work / ROW_INDEX)
         state.manifest = build_manifest(state)
         write_json(state.manifest, work / "manifest.json")
         state.log(f"write: {len(state.outputs) + 1} files")
-
-
-def _sha(data: bytes) -> str:
-    import hashlib
-
-    return hashlib.sha256(data).hexdigest()

@@ -1,8 +1,8 @@
-"""Review packs: sample rows for people to read, then apply their keep/drop decisions.
+"""Review packs: sample rows for people to read, and read back their keep/drop decisions.
 
 A pack row is keyed by ``row_key`` (sha256 of source, problem, solution and answer; unlike
 ``row_id`` it tells two solutions of one problem apart). Applying decisions writes a new
-dataset version whose manifest names its parent's manifest hash and the decisions file's hash.
+dataset version (:mod:`dq.review.version`).
 """
 
 from __future__ import annotations
@@ -10,20 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import shutil
-import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
-from dq.data.jsonl import write_json, write_lines
 from dq.data.reader import iter_jsonl
 from dq.errors import DqError
-from dq.pipeline.manifest import run_timestamp
 
 KEY_FIELDS = ("source", "problem", "generated_solution", "expected_answer")
+#: The decisions file a pack starts reviewers with; a second export never overwrites an edited one.
+DECISIONS = "decisions_template.jsonl"
 
 
 def row_key(row: dict[str, Any]) -> str:
@@ -34,10 +29,7 @@ def row_key(row: dict[str, Any]) -> str:
 def _read(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         raise DqError(f"{path}: missing; is this a dq run folder?")
-    if path.stat().st_size == 0:
-        return []
-    with path.open(encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+    return [obj for _, obj in iter_jsonl(path)]
 
 
 def _sample_accepted(rows: list[dict[str, Any]], per_source: int, rng: random.Random) -> list[dict[str, Any]]:
@@ -80,14 +72,6 @@ def export_pack(run_dir: Path, to_dir: Path, per_source: int, per_rule: int, see
     pack = [_pack_row(r, "flagged") for r in flagged] + [
         _pack_row(r, "accepted") for r in _sample_accepted(accepted, per_source, rng)
     ]
-    to_dir.mkdir(parents=True, exist_ok=True)
-    paths = [
-        to_dir / "review_pack.jsonl",
-        to_dir / "review_pack.md",
-        to_dir / "decisions_template.jsonl",
-    ]
-    paths[0].write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pack), encoding="utf-8")
-    paths[1].write_text(_markdown(pack), encoding="utf-8")
     template = [
         {
             "row_key": r["row_key"],
@@ -96,7 +80,28 @@ def export_pack(run_dir: Path, to_dir: Path, per_source: int, per_rule: int, see
         }
         for r in pack
     ]
-    paths[2].write_text("".join(json.dumps(t) + "\n" for t in template), encoding="utf-8")
+    texts = {
+        "review_pack.jsonl": "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in pack),
+        "review_pack.md": _markdown(pack),
+        DECISIONS: "".join(json.dumps(t) + "\n" for t in template),
+    }
+    decisions = to_dir / DECISIONS
+    if decisions.exists() and (
+        not decisions.is_file() or decisions.read_bytes() != texts[DECISIONS].encode()
+    ):
+        raise DqError(
+            f"{decisions}: exists and differs from this pack's template (a reviewer's decisions?); "
+            "dq never overwrites it: move it away or export with --to ANOTHER_FOLDER"
+        )
+    paths = [to_dir / name for name in texts]
+    try:
+        to_dir.mkdir(parents=True, exist_ok=True)
+        for path, text in zip(paths, texts.values(), strict=True):
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(path)
+    except OSError as exc:
+        raise DqError(f"{to_dir}: cannot write the review pack: {exc.strerror or exc}") from None
     return paths
 
 
@@ -133,9 +138,12 @@ def _markdown(pack: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def read_decisions(path: Path) -> dict[str, str]:
-    """``row_key`` -> keep/drop from a JSONL decisions file; a bad line is one clear error."""
-    decisions: dict[str, str] = {}
+def read_decisions(path: Path) -> dict[str, tuple[str, str, int]]:
+    """``row_key`` -> (keep/drop, note, line) from a JSONL decisions file; a bad line is one clear error.
+
+    A row_key decided twice takes its last line's decision.
+    """
+    decisions: dict[str, tuple[str, str, int]] = {}
     for lineno, obj in iter_jsonl(path):
         if not isinstance(obj.get("row_key"), str):
             raise DqError(f"{path}:{lineno}: field 'row_key' must be a string")
@@ -143,100 +151,8 @@ def read_decisions(path: Path) -> dict[str, str]:
             raise DqError(
                 f"{path}:{lineno}: field 'decision' must be 'keep' or 'drop', got {obj.get('decision')!r}"
             )
-        decisions[obj["row_key"]] = obj["decision"]
+        note = obj.get("note", "")
+        if not isinstance(note, str):
+            raise DqError(f"{path}:{lineno}: field 'note' must be a string, got {note!r:.40}")
+        decisions[obj["row_key"]] = (obj["decision"], note, lineno)
     return decisions
-
-
-def apply_decisions(run_dir: Path, decisions_path: Path, out_dir: Path) -> str:
-    """Drop accepted rows marked drop; reinstate rejected rows marked keep (into their group's split)."""
-    from dq.data.rows import chat_line, raw_line
-    from dq.text.normalize import canonical_problem
-
-    if out_dir.exists():
-        raise DqError(f"{out_dir}: output folder exists; choose a new folder for the new version")
-    decisions = read_decisions(decisions_path)
-    splits = {s: _read(run_dir / f"raw/{s}.jsonl") for s in ("train", "val")}
-    rejected = _read(run_dir / "rejected.jsonl")
-    known = {row_key(r) for rows in splits.values() for r in rows} | {row_key(r) for r in rejected}
-    unknown = sorted(set(decisions) - known)
-    if unknown:
-        raise DqError(
-            f"{decisions_path}: row_key '{unknown[0]}' is not in {run_dir} ({len(unknown)} unknown)"
-        )
-    dropped = {s: [r for r in rows if decisions.get(row_key(r)) == "drop"] for s, rows in splits.items()}
-    kept = {s: [r for r in rows if decisions.get(row_key(r)) != "drop"] for s, rows in splits.items()}
-    val_problems = {canonical_problem(r["problem"]) for r in kept["val"]}
-    reinstated = [r for r in rejected if decisions.get(row_key(r)) == "keep"]
-    for row in reinstated:  # keep the grouped split's promise: a problem stays on one side
-        side = "val" if canonical_problem(row["problem"]) in val_problems else "train"
-        kept[side].append({k: row[k] for k in ("row_id", *KEY_FIELDS)})
-    remaining = [r for r in rejected if decisions.get(row_key(r)) != "keep"]
-    remaining += [
-        dict(r, reason="review_drop", rules="review_drop", row_index=-1)
-        for rows in dropped.values()
-        for r in rows
-    ]
-    parent_manifest = (run_dir / "manifest.json").read_bytes()
-    render = json.loads((run_dir / "rendered/manifest.json").read_text(encoding="utf-8"))
-    work = Path(
-        tempfile.mkdtemp(
-            prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent if out_dir.parent.exists() else None
-        )
-    )
-    try:
-        outputs = _write_version(
-            work, kept, remaining, render, raw_line(), chat_line(render["system_prompt"])
-        )
-        manifest = json.loads(parent_manifest)
-        manifest.update(
-            {
-                "created_at": run_timestamp(),
-                "split_source_counts": {
-                    s: dict(Counter(r["source"] for r in rows)) for s, rows in kept.items()
-                },
-                "parent": {
-                    "path": str(run_dir / "manifest.json"),
-                    "manifest_sha256": hashlib.sha256(parent_manifest).hexdigest(),
-                },
-                "review": {
-                    "decisions_path": str(decisions_path),
-                    "decisions_sha256": hashlib.sha256(decisions_path.read_bytes()).hexdigest(),
-                    "dropped_rows": sum(len(v) for v in dropped.values()),
-                    "reinstated_rows": len(reinstated),
-                },
-                "outputs": dict(sorted(outputs.items())),
-            }
-        )
-        write_json(manifest, work / "manifest.json")
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        work.rename(out_dir)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return (
-        f"{out_dir}: train {len(kept['train'])}, val {len(kept['val'])} rows; dropped "
-        f"{manifest['review']['dropped_rows']}, reinstated {len(reinstated)}"
-    )
-
-
-def _write_version(
-    work: Path,
-    kept: dict[str, list[dict[str, Any]]],
-    rejected: list[dict[str, Any]],
-    render: dict[str, Any],
-    raw: pl.Expr,
-    chat: pl.Expr,
-) -> dict[str, str]:
-    from dq.data.rows import rejected_line
-
-    outputs = {}
-    schema = {"row_id": pl.String, **{f: pl.String for f in KEY_FIELDS}}
-    for split, rows in kept.items():
-        frame = pl.DataFrame(rows, schema=schema)
-        outputs[f"raw/{split}.jsonl"] = write_lines(frame, raw, work / f"raw/{split}.jsonl")
-        outputs[f"rendered/{split}.jsonl"] = write_lines(frame, chat, work / f"rendered/{split}.jsonl")
-    render["splits"] = {s: {"rows": len(rows)} for s, rows in kept.items()}
-    outputs["rendered/manifest.json"] = write_json(render, work / "rendered/manifest.json")
-    rej_schema = {"row_index": pl.Int64, "reason": pl.String, "rules": pl.String, **schema}
-    frame = pl.DataFrame([{k: r.get(k) for k in rej_schema} for r in rejected], schema=rej_schema)
-    outputs["rejected.jsonl"] = write_lines(frame, rejected_line(), work / "rejected.jsonl")
-    return outputs

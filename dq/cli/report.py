@@ -1,0 +1,135 @@
+"""``dq report``: rebuild every report of a finished run folder from what the folder holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from dq.cli.options import benchmark_option
+from dq.cli.runtime import runtime
+from dq.errors import DqError
+
+if TYPE_CHECKING:
+    from dq.api.run import RunState
+    from dq.plugins import Registry
+
+
+@click.command()
+@click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--rules",
+    "rules_path",
+    type=click.Path(path_type=Path),
+    help="Rule set to build the plan from (default: the run's, which must be unchanged).",
+)
+@benchmark_option
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def report(run_dir: Path, rules_path: Path | None, benchmarks: tuple[str, ...], quiet: bool) -> None:
+    """Rebuild reports/ and the manifest of a finished run (or review version) folder.
+
+    The gate stage re-runs on the folder's rows against the benchmarks the run recorded
+    (--benchmark replaces or adds one, as in dq run); then every reporter of the rule set writes
+    its report. The folder is replaced whole, atomically; its other files stay as they are. The
+    rule set is the one the manifest records, refused when missing or changed unless --rules
+    names one.
+
+    Exit codes: 0 every gate passed; 1 a gate failed; 2 usage, config or input error
+    (nothing written).
+    """
+    quiet = quiet or not sys.stderr.isatty()
+    state = rebuild_reports(run_dir, runtime().registry, rules_path, benchmarks, quiet)
+    names = ", ".join(r.filename for r in state.plan.reporters)
+    click.echo(f"{run_dir}: reports rebuilt ({names}); status {state.status}")
+    sys.exit(1 if state.status == "fail" else 0)
+
+
+def rebuild_reports(
+    run_dir: Path,
+    registry: Registry,
+    rules: Path | None = None,
+    benchmarks: Sequence[str] = (),
+    quiet: bool = True,
+) -> RunState:
+    """Reload ``run_dir``, re-run its gate stage(s), write every report and the manifest anew.
+
+    The new folder is staged beside the old one (its other files hard-linked, or copied where
+    links fail) and renamed into place; report files the old manifest lists are not carried over.
+    """
+    from dq.data.jsonl import write_json
+    from dq.data.outdir import MARKER, staged
+    from dq.pipeline.manifest import build_manifest
+    from dq.pipeline.reload import (
+        ROW_INDEX,
+        plan_for,
+        read_manifest,
+        reload_state,
+        run_stages,
+        write_reports,
+    )
+
+    manifest = read_manifest(run_dir)
+    plan = plan_for(run_dir, manifest, registry, rules, benchmarks)
+    state = reload_state(run_dir, plan, manifest, quiet)
+    run_stages(state, [s for s in plan.stages if "matches" in s.provides])
+    if [state.require(side)["row_index"].to_list() for side in ("train", "val")] != _held_rows(run_dir):
+        raise DqError(
+            f"{run_dir}: the gate now drops rows that raw/ holds (a drop action with new matches); dq "
+            "report never changes data: make a new version with dq review apply, or rerun dq run"
+        )
+    skip = {MARKER, "manifest.json", *(k for k in manifest["outputs"] if k.startswith("reports/"))}
+    with staged(run_dir, True, _marker_kind(run_dir / MARKER)) as work:
+        state.work_dir = work
+        _link_tree(run_dir, work, skip)
+        write_reports(state, work)
+        state.outputs[ROW_INDEX] = manifest["outputs"][ROW_INDEX]
+        state.manifest = build_manifest(state)
+        write_json(state.manifest, work / "manifest.json")
+    return state
+
+
+def _held_rows(run_dir: Path) -> list[list[int]]:
+    """The input positions of the rows raw/train.jsonl and raw/val.jsonl hold, in order."""
+    import polars as pl
+
+    from dq.data.rows import RAW_FIELDS
+    from dq.pipeline.reload import INDEX_SCHEMA, ROW_INDEX, read_rows
+
+    index = read_rows(run_dir / ROW_INDEX, INDEX_SCHEMA, ("dropped", *RAW_FIELDS))
+    held = index.filter(~pl.col("dropped").fill_null(False))
+    return [held.filter(pl.col("split") == side)["row_index"].to_list() for side in ("train", "val")]
+
+
+def _marker_kind(path: Path) -> str:
+    """The kind the folder's marker names (``run``, ``review``), kept when the folder is rewritten."""
+    try:
+        kind = json.loads(path.read_text(encoding="utf-8")).get("kind")
+    except (OSError, ValueError, AttributeError):
+        kind = None
+    return kind if isinstance(kind, str) else "run"
+
+
+def _link_tree(src: Path, dst: Path, skip: set[str]) -> None:
+    """Every file under ``src`` but ``skip`` (relative paths) into ``dst``: links, symlinks kept."""
+    for root, dirs, files in os.walk(src):
+        here = Path(root)
+        rel_dir = here.relative_to(src)
+        (dst / rel_dir).mkdir(parents=True, exist_ok=True)
+        for name in [*dirs, *files]:
+            source, rel = here / name, (rel_dir / name).as_posix()
+            if rel in skip or (name in dirs and not source.is_symlink()):
+                continue
+            target = dst / rel
+            if source.is_symlink():
+                target.symlink_to(os.readlink(source))
+                continue
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copy2(source, target)
