@@ -30,7 +30,14 @@ class CurateStage(Stage):
 
     def run(self, state: RunState) -> None:
         rows = state.require("rows")
-        result = apply_rules(rows, state.plan.rules, state.plan.skip_rules)
+        progress = state.rows_progress("dq.curate", rows.height)
+        result = apply_rules(
+            rows,
+            state.plan.rules,
+            state.plan.skip_rules,
+            lambda done, total: progress.update(rows.height * done // max(total, 1), force=True),
+        )
+        progress.close(rows.height)
         state.considered = result.considered
         state.accepted = with_row_ids(result.accepted)
         state.rejected = with_row_ids(result.rejected)

@@ -26,7 +26,13 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
     found = []
     for bound in state.plan.checks:
         selected = {name: state.benchmarks[name] for name in bound.benchmarks}
-        matches = bound.check.find(curated, selected)
+        progress = state.rows_progress(f"dq.gate {bound.name}", curated.height)
+        bound.check.progress = lambda done, total, p=progress: p.update(done, total=total)
+        try:
+            matches = bound.check.find(curated, selected)
+        finally:
+            bound.check.progress = None
+        progress.close(curated.height)
         # Matches fail the run only under action "fail"; "drop" and "warn" report them.
         status = "pass" if matches.height == 0 else ("fail" if bound.action == "fail" else "warn")
         drop_rows = matches["pos"].n_unique() if bound.action == "drop" else 0

@@ -23,9 +23,14 @@ class WriteStage(Stage):
 
     def run(self, state: RunState) -> None:
         work = state.require("work_dir")
+        total = state.require("train").height + state.require("val").height
+        progress, done = state.rows_progress("dq.write raw", total), 0
         for split in ("train", "val"):
             frame = state.require(split)
             state.outputs[f"raw/{split}.jsonl"] = write_lines(frame, raw_line(), work / f"raw/{split}.jsonl")
+            done += frame.height
+            progress.update(done, force=True)
+        progress.close(total)
         verdicts = state.require("verdicts")
         rules = verdicts.group_by("row_index", maintain_order=True).agg(rules=pl.col("rule").str.join(","))
         rejected = state.require("rejected").join(rules, on="row_index", how="left")

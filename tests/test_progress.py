@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dq.pipeline.progress import RowProgress
+from dq.api.progress import RowProgress
 
 
 def test_line_shows_rows_rate_and_eta() -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict
 
 from dq.api.documented import Documented
+from dq.api.progress import RowProgress
 
 if TYPE_CHECKING:
     import polars as pl
@@ -97,11 +99,19 @@ class ContaminationCheck(Documented):
     #: The model validating this check's ``[[contamination]]`` options.
     Options: ClassVar[type[Any]] = CheckOptions
 
+    #: Set by the engine while ``find`` runs: ``progress(done, total)`` in rows. Checks that work
+    #: in batches call :meth:`report_progress`; the engine shows rows, rate and ETA on a terminal.
+    progress: Callable[[int, int], None] | None = None
+
     def __init__(self, options: Any) -> None:
         self.options = options
 
     def find(self, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> pl.DataFrame:
         raise NotImplementedError
+
+    def report_progress(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
 
 
 class Reporter(Documented):
@@ -235,6 +245,10 @@ class RunState:
             file=sys.stderr,
             flush=True,
         )
+
+    def rows_progress(self, label: str, total: int | None = None) -> RowProgress:
+        """A rows/rate/ETA line for a long step of a stage; silent when quiet or piped."""
+        return RowProgress(label, total, enabled=not self.quiet and sys.stderr.isatty())
 
     @property
     def rule_set(self) -> RuleSet:

@@ -80,10 +80,18 @@ class NearOptions(Options):
     )
 
 
-def _batches(rows: pl.DataFrame, size: int) -> Iterator[tuple[pl.Series, pl.Series]]:
+def _batches(
+    rows: pl.DataFrame, size: int, check: ContaminationCheck | None = None
+) -> Iterator[tuple[pl.Series, pl.Series]]:
+    """Distinct problems in batches (with the row positions of each); progress in rows."""
     texts, positions = shingles.unique_texts(rows["problem"])
+    done = 0
     for start in range(0, texts.len(), size):
-        yield texts.slice(start, size), positions.slice(start, size)
+        batch = positions.slice(start, size)
+        yield texts.slice(start, size), batch
+        done += int(batch.list.len().sum())
+        if check is not None:
+            check.report_progress(done, rows.height)
 
 
 def _kind(train: str, bench: str, train_numbers: list[str], bench_numbers: list[str]) -> str:
@@ -183,7 +191,7 @@ class MinHashCheck(ContaminationCheck):
         bench_keys = np.vstack([lsh.band_keys(d.sig, bands) for d in bench_docs]) if names else None  # type: ignore[arg-type]
         starts = np.cumsum([0] + [d.text.len() for d in bench_docs])
         frames = []
-        for texts, positions in _batches(rows, self.options.batch_size):
+        for texts, positions in _batches(rows, self.options.batch_size, self):
             docs = self._docs(texts)
             found: list[dict] = []
             if bench_keys is not None:
@@ -230,7 +238,7 @@ class NgramCheck(ContaminationCheck):
             grams = self._grams(docs).unique(["doc", "h"], maintain_order=True)
             bench[name] = (docs, grams, grams.group_by("doc").len().rename({"len": "total"}))
         frames = []
-        for texts, positions in _batches(rows, self.options.batch_size):
+        for texts, positions in _batches(rows, self.options.batch_size, self):
             docs = shingles.build_docs(texts, n)
             grams = self._grams(docs)
             found = []
@@ -294,7 +302,7 @@ class TemplateCheck(ContaminationCheck):
             for name, b in benchmarks.items()
         }
         frames = []
-        for texts, positions in _batches(rows, self.options.batch_size):
+        for texts, positions in _batches(rows, self.options.batch_size, self):
             masked = pl.DataFrame(
                 {"doc": np.arange(texts.len()), "m": shingles.prepare(texts, mask_numbers=True)}
             )

@@ -14,12 +14,12 @@ from typing import IO, Any
 
 import polars as pl
 
+from dq.api.progress import RowProgress
 from dq.api.run import Plan
 from dq.data.fields import resolve_columns
 from dq.data.outdir import staged
 from dq.data.reader import file_columns, input_file, iter_file_batches
 from dq.errors import DqError
-from dq.pipeline.progress import RowProgress
 
 
 def problem_batches(path: Path, column: str, batch_rows: int, strict: bool = False) -> Iterator[pl.Series]:

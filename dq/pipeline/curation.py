@@ -8,7 +8,7 @@ rows are counted nowhere. Every rule that fires on a row is also recorded in a v
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -49,10 +49,16 @@ def apply_skips(rows: pl.DataFrame, skips: Sequence[BoundRule]) -> pl.DataFrame:
     return rows
 
 
-def apply_rules(rows: pl.DataFrame, bound: Sequence[BoundRule], skips: Sequence[BoundRule]) -> CurateResult:
+def apply_rules(
+    rows: pl.DataFrame,
+    bound: Sequence[BoundRule],
+    skips: Sequence[BoundRule],
+    progress: Callable[[int, int], None] | None = None,
+) -> CurateResult:
     """Evaluate rules; return accepted/rejected rows (with ``reason``) and the verdicts table.
 
     ``skips`` are the leading skip rules (``Plan.skip_rules``): applied first, counted nowhere.
+    ``progress(done, total)`` hears of each rule evaluated (rules are vectorized over all rows).
     """
     rows = apply_skips(rows, skips)
     rest = bound[len(skips) :]
@@ -73,6 +79,8 @@ def apply_rules(rows: pl.DataFrame, bound: Sequence[BoundRule], skips: Sequence[
                     }
                 )
             )
+        if progress is not None:
+            progress(pos + 1, len(rest))
     reasons = pl.Series("reason", [b.reason for b in rest], dtype=pl.String)
     actions = pl.Series("action", [b.action for b in rest], dtype=pl.String)
     labelled = rows.with_columns(

@@ -73,7 +73,8 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
     )
     input_spec = options.input_spec or rule_set.input.path
     benchmarks = _benchmarks(rule_set, options, input_spec is None, problems)
-    checks = _checks(rule_set, registry, benchmarks, problems)
+    declared = [b.name for b in rule_set.benchmarks] + [parse_name(a) for a in options.benchmarks]
+    checks = _checks(rule_set, registry, benchmarks, declared, problems)
     reporters = [
         _component(registry, "reporters", n, None, f"reports[{i}]", problems)
         for i, n in enumerate(rule_set.reports)
@@ -221,8 +222,16 @@ def _benchmarks(
 
 
 def _checks(
-    rule_set: RuleSet, registry: Registry, benchmarks: dict[str, BenchmarkSpec], problems: Problems
+    rule_set: RuleSet,
+    registry: Registry,
+    benchmarks: dict[str, BenchmarkSpec],
+    declared: list[str],
+    problems: Problems,
 ) -> list[BoundCheck]:
+    """Each check bound with its options; its ``benchmarks`` filter must name declared benchmarks.
+
+    The demo gates against its own benchmark whatever the filter says (names are still checked).
+    """
     checks = []
     if rule_set.contamination and not benchmarks and not rule_set.benchmarks and not problems.lines:
         problems.add(
@@ -236,17 +245,27 @@ def _checks(
         if check is None:
             continue
         demo = list(benchmarks) == [DEMO_BENCHMARK]
-        wanted = list((not demo and getattr(check.options, "benchmarks", None)) or benchmarks)
-        for name in wanted:
-            if name not in benchmarks:
+        known = sorted(set(declared)) if demo else list(benchmarks)
+        named = list(getattr(check.options, "benchmarks", None) or [])
+        for name in named:
+            if name not in known:
                 problems.add(
                     f"{where}.benchmarks",
-                    f"unknown benchmark '{name}'{did_you_mean(name, benchmarks)}; "
-                    f"benchmarks of this run: {', '.join(benchmarks) or 'none'}",
+                    f"unknown benchmark '{name}'{did_you_mean(name, known)}; "
+                    f"benchmarks of this run: {', '.join(known) or 'none'}",
                 )
+        wanted = list(benchmarks) if demo or not named else [n for n in named if n in benchmarks]
         method = getattr(type(check), "method", entry.check)
         checks.append(BoundCheck(i, entry.check, entry.action, method, check, tuple(wanted)))
     return checks
+
+
+def parse_name(arg: str) -> str:
+    """The benchmark name a ``--benchmark`` argument gives (whatever else is wrong with it)."""
+    try:
+        return parse_benchmark_arg(arg).name
+    except DqError:
+        return arg.partition("=")[0]
 
 
 def _columns(rule_set: RuleSet, options: RunOptions, problems: Problems) -> dict[str, str]:

@@ -31,7 +31,8 @@ class RowProgress:
             parts.append(f"ETA {_duration((self.total - done) / rate)}")
         return " · ".join(parts)
 
-    def update(self, done: int, force: bool = False) -> None:
+    def update(self, done: int, force: bool = False, total: int | None = None) -> None:
+        self.total = total if total is not None else self.total
         now = time.perf_counter()
         if not self.enabled or (not force and now - self._last < 0.25):
             return
