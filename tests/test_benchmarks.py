@@ -197,7 +197,7 @@ def test_unreachable_hub_is_decided_by_one_fast_probe(
 
 
 def test_one_unreachable_benchmark_reads_in_the_singular(offline: None) -> None:
-    from dq.data.benchmarks import hub_unreachable_message
+    from dq.data.benchmark_hub import hub_unreachable_message
 
     message = hub_unreachable_message({"mine": "someone/data:test"}, "offline: HF_HUB_OFFLINE is set")
     assert (

@@ -7,56 +7,15 @@ side runs in batches of distinct problems, so memory follows the batch, not the 
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Iterator
-from types import ModuleType
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
 from pydantic import Field
 
 from dq.api.run import ContaminationCheck, Options
-
-
-class _OnFirstUse:
-    """A module imported on first attribute access: registering checks must not compile numba."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-        self._module: ModuleType | None = None
-
-    def __getattr__(self, attr: str) -> Any:
-        if self._module is None:
-            _announce_first_compile(self._name)
-            self._module = importlib.import_module(self._name)
-        return getattr(self._module, attr)
-
-
-def _announce_first_compile(module: str) -> None:
-    """On a terminal, say so when numba has no cached kernels for ``module`` yet (one-time cost)."""
-    import sys
-    from importlib.util import find_spec
-    from pathlib import Path
-
-    spec = find_spec(module)
-    if not sys.stderr.isatty() or spec is None or spec.origin is None:
-        return
-    stem = module.rsplit(".", 1)[-1]
-    if not any((Path(spec.origin).parent / "__pycache__").glob(f"{stem}.*.nbi")):
-        print(
-            f"dq: compiling the near-duplicate kernels ({stem}, numba) on first use on this machine; "
-            "about 15 s, cached for later runs",
-            file=sys.stderr,
-        )
-
-
-if TYPE_CHECKING:
-    from dq.contamination import lsh, shingles
-else:
-    lsh = _OnFirstUse("dq.contamination.lsh")
-    shingles = _OnFirstUse("dq.contamination.shingles")
+from dq.contamination.kernels import lsh, shingles
 
 MATCH_SCHEMA = {
     "pos": pl.UInt32,

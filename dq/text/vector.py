@@ -5,6 +5,8 @@ function applied row by row. The fast path covers plain-ASCII rows (the vast maj
 SFT data); rows the fast path cannot decide exactly (non-ASCII text, where Python's Unicode
 lower/NFKC/``\\b`` and Rust's may differ, boxes nested deeper than two levels, or odd control
 characters) are patched with the reference function, one Python call per such row only.
+Regexes are the exception: user patterns never run on Python ``re`` row by row (it can
+backtrack for minutes on one row); :func:`regex_search` uses :mod:`dq.text.linear_regex`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import polars as pl
 
+from dq.text import linear_regex
 from dq.text import normalize as ref
 
 _BOX = ref.BOX_OPEN
@@ -129,91 +132,19 @@ def contains_phrases(s: pl.Series, phrases: Sequence[str], lowercase: bool) -> p
     return patch(fast, slow, s, lambda t: any(p in t.lower() for p in phrases))
 
 
-def portable_regex(pattern: str) -> bool:
-    """Whether Rust's regex gives Python ``re.search``'s verdict for this pattern on ASCII text.
+def regex_search(s: pl.Series, patterns: Sequence[str], ignorecase: bool) -> pl.Series:
+    """True where any pattern ``re.search``-es the text (flags: IGNORECASE or none).
 
-    Python's ``$`` also matches before a final newline and Rust has no lookarounds or
-    backreferences; such patterns run through Python ``re`` instead.
+    Patterns run on :mod:`dq.text.linear_regex` (Rust's regex, linear time, Python's verdicts
+    exactly). Patterns it cannot run (backreferences, lookaround: ``linear_problem``) fall back
+    to Python ``re`` on every row, which can backtrack for minutes: callers with user patterns
+    reject those first or run them under a deadline (``linear_regex.python_search``), as the
+    ``dq.regexes`` rule does.
     """
-    bare = re.sub(r"\\.", "", pattern)
-    if "$" in bare or "(?=" in pattern or "(?!" in pattern or "(?<" in pattern.replace("(?P<", ""):
-        return False
-    if re.search(r"\\[1-9]|\\Z|\\g<", pattern):
-        return False
-    try:
-        pl.select(pl.lit("").str.contains(pattern))
-    except Exception:  # noqa: BLE001 - Polars raises ComputeError for syntax it lacks
-        return False
-    return True
-
-
-def _fast_alternation(patterns: Sequence[str], ignorecase: bool) -> str:
-    body = "|".join(f"(?:{p})" for p in patterns)
-    # Fast rows are pure ASCII, where ASCII-mode classes (\\b, \\s, \\w) equal the Unicode
-    # ones; Rust's ASCII word boundary is ~5x faster. Patterns that cannot compile in ASCII
-    # mode (they could match non-UTF-8 bytes) keep Unicode mode.
-    for flags in ("i-u" if ignorecase else "-u", "i" if ignorecase else ""):
-        candidate = f"(?{flags}){body}" if flags else body
-        try:
-            pl.select(pl.lit("").str.contains(candidate))
-            return candidate
-        except Exception:  # noqa: BLE001 - Polars raises ComputeError on unsupported syntax
-            continue
-    raise ValueError(f"no portable form for {patterns!r}")
-
-
-# Python's IGNORECASE pairs these with ASCII letters; Rust's simple case folding does not.
-_TURKIC_I = ["\u0130", "\u0131"]
-
-
-def python_superset(pattern: str) -> str | None:
-    """A Rust (Unicode-mode) regex matching wherever Python ``re`` could match ``pattern``, or None.
-
-    Used only as a prefilter on rows the fast path cannot decide: dropping ``\\b``/``\\B`` and
-    widening ``\\s`` to Python's whitespace can only add matches. Patterns with other classes
-    (where Python's and Rust's Unicode tables differ in both directions) get no prefilter.
-    """
-    if re.search(r"\\[wWdDSAZzGpPNuUx0-9]|\[|\(\?(?!:)", pattern):
-        return None
-    widened = re.sub(r"\\[bB]", "", pattern).replace("\\s", "[\\s\\x1c-\\x1f]")
-    try:
-        pl.select(pl.lit("").str.contains(widened))
-    except Exception:  # noqa: BLE001
-        return None
-    return widened
-
-
-def _reference_candidates(
-    s: pl.Series, patterns: Sequence[str], ignorecase: bool, slow: pl.Series
-) -> pl.Series:
-    """Slow rows that could match: all of them, unless every pattern has a superset prefilter."""
-    supersets = [python_superset(p) for p in patterns]
-    if any(w is None for w in supersets) or not slow.any():
-        return slow
-    body = ("(?i)" if ignorecase else "") + "|".join(f"(?:{w})" for w in supersets)
-    idx = slow.arg_true()
-    subset = s.gather(idx)
-    maybe = subset.str.contains(body)
-    if ignorecase:
-        maybe = maybe | subset.str.contains_any(_TURKIC_I)
-    return pl.repeat(False, s.len(), dtype=pl.Boolean, eager=True).alias(s.name).scatter(idx, maybe)
-
-
-def regex_search(
-    s: pl.Series, patterns: Sequence[str], ignorecase: bool, slow: pl.Series | None = None
-) -> pl.Series:
-    """True where any pattern ``re.search``-es the text (flags: IGNORECASE or none)."""
-    flags = re.IGNORECASE if ignorecase else 0
-    compiled = [re.compile(p, flags) for p in patterns]
-    portable = [p for p in patterns if portable_regex(p)]
-    rest = [c for p, c in zip(patterns, compiled, strict=True) if p not in portable]
-    if portable:
-        fast = s.str.contains(_fast_alternation(portable, ignorecase))
-    else:
-        fast = pl.repeat(False, s.len(), dtype=pl.Boolean, eager=True).alias(s.name)
-    slow = needs_reference(s) if slow is None else slow
-    candidates = _reference_candidates(s, patterns, ignorecase, slow)
-    hit = patch(fast & ~slow, candidates, s, lambda t: any(c.search(t) for c in compiled))
+    linear = [p for p in patterns if linear_regex.linear_problem(p, ignorecase) is None]
+    hit = linear_regex.search(s, linear, ignorecase)
+    rest = [p for p in patterns if p not in linear]
     if rest:
-        hit = patch(hit, ~hit & ~slow, s, lambda t: any(c.search(t) for c in rest))
+        compiled = [re.compile(p, re.IGNORECASE if ignorecase else 0) for p in rest]
+        hit = patch(hit, ~hit, s, lambda t: any(c.search(t) for c in compiled))
     return hit
