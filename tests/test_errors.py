@@ -196,7 +196,7 @@ def test_sql_rule_error_is_one_line(tmp_path: Path) -> None:
     _config_error(
         tmp_path,
         '[[rules]]\nrule = "dq.sql"\nwhere = "no_such_column > 1"\n',
-        "rule 'dq.sql': DuckDB could not evaluate its predicate",
+        "rules[0] (rule 'dq.sql'): DuckDB cannot compile the predicate 'no_such_column > 1'",
     )
 
 

@@ -92,7 +92,8 @@ def calibrate(
         "per_kind_requested": per_kind,
         # What was planted, per kind and benchmark (a benchmark smaller than per_kind gives fewer).
         "per_kind": {
-            name: planted.filter(pl.col("benchmark") == name).height // len(PERTURBATIONS) for name in benchmarks
+            name: planted.filter(pl.col("benchmark") == name).height // len(PERTURBATIONS)
+            for name in benchmarks
         },
         "checks": {},
     }

@@ -10,6 +10,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.data.fields import ROW_COLUMNS
 from dq.errors import DqError
 from dq.text import linear_regex, vector
 
@@ -218,3 +219,20 @@ class SqlPredicate(RowRule):
 
     def failing_sql(self, ctx: RuleContext) -> str:
         return self.params.where
+
+    def config_problems(self) -> list[str]:
+        """The predicate must compile against the row table (binding names and types), on no rows."""
+        import duckdb
+
+        columns = ", ".join(
+            ["CAST(NULL AS UINTEGER) AS row_index"] + [f"CAST(NULL AS VARCHAR) AS {c}" for c in ROW_COLUMNS]
+        )
+        con = duckdb.connect()
+        try:
+            con.sql(f"CREATE TABLE rows AS SELECT {columns} LIMIT 0")
+            con.sql(f"SELECT coalesce(({self.params.where}), false) AS fail FROM rows").fetchall()
+        except duckdb.Error as exc:
+            return [f"DuckDB cannot compile the predicate {self.params.where!r}: {str(exc).splitlines()[0]}"]
+        finally:
+            con.close()
+        return []
