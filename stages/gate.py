@@ -33,15 +33,18 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
         finally:
             bound.check.progress = None
         progress.close(curated.height)
-        # Matches fail the run only under action "fail"; "drop" and "warn" report them.
-        status = "pass" if matches.height == 0 else ("fail" if bound.action == "fail" else "warn")
-        drop_rows = matches["pos"].n_unique() if bound.action == "drop" else 0
-        state.gates.append(GateVerdict(bound.name, bound.action, status, matches.height, drop_rows))
-        found.append(
-            matches.with_columns(
-                check=pl.lit(bound.name), method=pl.lit(bound.method), action=pl.lit(bound.action)
-            )
+        kinds = matches["kind"] if "kind" in matches.columns else None
+        matches = matches.with_columns(
+            check=pl.lit(bound.name),
+            method=pl.lit(bound.method),
+            action=bound.action_of(kinds, matches.height),
         )
+        # A match fails the run only when its action (its kind's, else the check's) is "fail".
+        actions = set(matches["action"])
+        status = "pass" if matches.height == 0 else ("fail" if "fail" in actions else "warn")
+        drop_rows = matches.filter(pl.col("action") == "drop")["pos"].n_unique()
+        state.gates.append(GateVerdict(bound.name, bound.action, status, matches.height, drop_rows))
+        found.append(matches)
     return pl.concat(found, how="diagonal") if found else pl.DataFrame()
 
 

@@ -11,6 +11,7 @@ import pytest
 from datasketch import MinHash
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from dq.contamination import lsh, shingles
 from dq.contamination.near import MinHashCheck, NgramCheck, TemplateCheck
@@ -78,12 +79,13 @@ def test_minhash_finds_a_paraphrase_with_scores_and_evidence() -> None:
     assert json.loads(match["evidence"])["shared_shingles"] > 50
 
 
-def test_numbers_changed_is_reported_apart_and_can_be_excluded() -> None:
+def test_numbers_changed_is_a_label_never_a_filter() -> None:
     rows = _rows([BENCH["question"][1].replace("12", "15").replace("50", "40")])
     assert MinHashCheck(MinHashCheck.Options()).find(rows, {"g": BENCH})["kind"].to_list() == [
         "numbers_changed"
     ]
-    assert MinHashCheck(MinHashCheck.Options(kinds=["verbatim", "near"])).find(rows, {"g": BENCH}).height == 0
+    with pytest.raises(ValidationError, match="'kinds' no longer filters matches"):
+        MinHashCheck.Options(kinds=["verbatim", "near"])
     template = TemplateCheck(TemplateCheck.Options()).find(rows, {"g": BENCH})
     assert template.row(0, named=True)["kind"] == "numbers_changed"
     assert json.loads(template["evidence"][0])["numbers"] == [["15", "40"], ["12", "50"]]
@@ -113,19 +115,15 @@ def test_near_rule_set_flags_the_demo_paraphrase_with_evidence(tmp_path: Path) -
     result = dq("run", "--rules", NEAR, "--out", tmp_path / "o")
     assert result.exit_code == 1, result.output
     report = json.loads((tmp_path / "o/reports/contamination.json").read_text())
-    by_method = report["benchmarks"]["gsm8k-demo"]["by_method"]
-    assert by_method["minhash"]["kinds"] == {"near": 1, "verbatim": 4}
-    assert by_method["template"]["kinds"] == {"numbers_changed": 1, "verbatim": 4}
-    rows = {
-        m["row_index"]: m
-        for e in report["overlapping_question_ids_or_hashes"]
-        for m in e["training_matches"]
-        if m["method"] == "minhash"
-    }
-    assert set(rows) == set(PLANTED_EXACT) | {PLANTED_NEAR[0]}
-    assert rows[PLANTED_NEAR[0]]["kind"] == "near" and "verified" in rows[PLANTED_NEAR[0]]
+    matches = [json.loads(line) for line in (tmp_path / "o/reports/contamination_matches.jsonl").open()]
+    kinds = {(m["row_index"], m["method"]): m["kind"] for m in matches}
+    assert all(kinds[(row, "exact")] == "verbatim" for row in PLANTED_EXACT)
+    paraphrase, renumbered = PLANTED_NEAR
+    assert kinds[(paraphrase, "ngram")] == "near"
+    assert kinds[(renumbered, "template")] == "numbers_changed"
+    assert {m["action"] for m in matches} == {"fail"}  # every kind of near-copy fails in near.toml
     checks = {c["name"]: c["status"] for c in report["checks"]}
-    assert checks == {"dq.exact": "fail", "dq.minhash": "fail", "dq.ngram": "fail", "dq.template": "warn"}
+    assert checks == {"dq.exact": "fail", "dq.minhash": "fail", "dq.ngram": "fail", "dq.template": "fail"}
 
 
 def test_calibrate_command_reports_recall_per_kind(tmp_path: Path) -> None:
@@ -224,7 +222,7 @@ def test_scan_streams_a_file_and_exits_1_on_a_fail_match(tmp_path: Path) -> None
     rules = tmp_path / "r.toml"
     rules.write_text(
         '[[contamination]]\ncheck = "dq.exact"\naction = "fail"\n'
-        '[[contamination]]\ncheck = "dq.minhash"\naction = "warn"\nkinds = ["near"]\n'
+        '[[contamination]]\ncheck = "dq.minhash"\naction = "warn"\nthreshold = 0.6\n'
     )
     result = dq(
         "scan",
@@ -243,7 +241,10 @@ def test_scan_streams_a_file_and_exits_1_on_a_fail_match(tmp_path: Path) -> None
     matches = [json.loads(line) for line in (tmp_path / "scan/matches.jsonl").read_text().splitlines()]
     exact = sorted(m["row_index"] for m in matches if m["check"] == "dq.exact")
     assert exact == list(PLANTED_EXACT)  # row indices survive the 500-row batches
-    assert [m["row_index"] for m in matches if m["check"] == "dq.minhash"] == [PLANTED_NEAR[0]]
+    near = {m["row_index"]: m["kind"] for m in matches if m["check"] == "dq.minhash"}
+    assert near[PLANTED_NEAR[0]] == "near" and {
+        m["action"] for m in matches if m["check"] == "dq.minhash"
+    } == {"warn"}
 
 
 @pytest.mark.shared
@@ -267,17 +268,50 @@ def test_per_check_benchmark_filter_and_drop_action(tmp_path: Path) -> None:
     rules = tmp_path / "r.toml"
     rules.write_text(
         '[[benchmarks]]\nname = "mine"\npath = "' + str(bench) + '"\n'
-        '[[contamination]]\ncheck = "dq.minhash"\naction = "drop"\nbenchmarks = ["mine"]\nkinds = ["verbatim", "near"]\n'
+        '[[contamination]]\ncheck = "dq.minhash"\naction = "drop"\nbenchmarks = ["mine"]\n'
+        'kind_actions = { numbers_changed = "warn" }\n'
     )
     result = dq("run", "--rules", rules, "--out", tmp_path / "o", "--benchmark", f"other={bench}")
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "o/manifest.json").read_text())
     assert manifest["contamination_dropped_rows"] == len(PLANTED_EXACT) + 1  # four copies + the paraphrase
     report = json.loads((tmp_path / "o/reports/contamination.json").read_text())
-    assert (
-        report["benchmarks"]["other"]["overlap_count"] == 0
-        and report["benchmarks"]["mine"]["overlap_count"] == 5
-    )
+    assert report["benchmarks"]["other"]["overlap_count"] == 0
+    assert report["benchmarks"]["mine"]["overlap_count"] >= 5  # numbers_changed siblings are reported too
     rules.write_text(rules.read_text().replace('["mine"]', '["mien"]'))
     bad = dq("run", "--rules", rules, "--out", tmp_path / "o2")
     assert bad.exit_code == 2 and "contamination[0].benchmarks: unknown benchmark 'mien'" in bad.output
+
+
+@pytest.mark.shared
+def test_number_edits_of_a_gsm8k_item_fail_the_near_rule_set(shared_data: Path, tmp_path: Path) -> None:
+    """The issue's example: GSM8K test item 865 with one number removed passed every check."""
+    item = pl.read_ndjson(shared_data / "gsm8k/test.jsonl")["question"][865]
+    edits = {
+        "number_removed": item.replace("has 12 red cars", "has red cars"),
+        "distractor_with_number": item.replace(
+            "The rink also has yellow cars.", "The rink opened 14 years ago. The rink also has yellow cars."
+        ),
+        "numbers_scaled": item.replace("12", "36")
+        .replace(" 2 ", " 6 ")
+        .replace("3 times", "9 times")
+        .replace("75", "225"),
+    }
+    assert len(set(edits.values()) | {item}) == 4
+    pl.DataFrame({"problem": list(edits.values())}).write_parquet(tmp_path / "edits.parquet")
+    env = {"DQ_BENCHMARK_DIR": str(shared_data)}
+    result = dq(
+        "scan", "--rules", NEAR, "--input", tmp_path / "edits.parquet", "--out", tmp_path / "scan", env=env
+    )
+    assert result.exit_code == 1, result.output
+    matches = [json.loads(line) for line in (tmp_path / "scan/matches.jsonl").open()]
+    failing = {
+        m["row_index"]
+        for m in matches
+        if m["benchmark"] == "gsm8k" and m["benchmark_index"] == 865 and m["action"] == "fail"
+    }
+    assert failing == {0, 1, 2}, matches
+    kinds = {(m["row_index"], m["check"]): m["kind"] for m in matches if m["benchmark_index"] == 865}
+    assert kinds[(0, "dq.minhash")] == "numbers_added_or_removed"
+    assert kinds[(1, "dq.minhash")] == "numbers_added_or_removed"
+    assert kinds[(2, "dq.template")] == "numbers_changed"

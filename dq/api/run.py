@@ -146,6 +146,18 @@ class BoundCheck:
     check: ContaminationCheck
     #: The benchmark names this check compares against (its ``benchmarks`` option, else all).
     benchmarks: tuple[str, ...]
+    #: Action per match kind, overriding ``action`` (``[[contamination]] kind_actions``).
+    kind_actions: dict[str, str] = field(default_factory=dict)
+
+    def action_of(self, kinds: pl.Series | None, rows: int) -> pl.Series:
+        """The action of each match: its kind's action, else the check's."""
+        import polars as pl
+
+        if kinds is None or not self.kind_actions:
+            return pl.Series("action", [self.action] * rows, dtype=pl.String)
+        return kinds.replace_strict(self.kind_actions, default=self.action, return_dtype=pl.String).alias(
+            "action"
+        )
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,18 @@ class BenchmarkSpec(Model):
     )
 
 
+#: What a contamination match is, from the two texts and the numbers on each side. Checks label
+#: every match with its kind; a rule set sets an action per kind (``kind_actions``), never a filter.
+MATCH_KINDS = (
+    "verbatim",  # the same canonical text
+    "near",  # other wording, the same numbers in the same order
+    "numbers_permuted",  # the same numbers in another order
+    "numbers_changed",  # as many numbers, other values
+    "numbers_added_or_removed",  # a number more or fewer
+    "reworded",  # found by meaning, not by shared text (semantic checks)
+)
+
+
 class GateEntry(Model):
     """``[[contamination]]``: one contamination check and what a match does (options inline)."""
 
@@ -77,6 +89,11 @@ class GateEntry(Model):
         default="fail",
         description="fail: a match fails the run (exit 1); drop: matched rows are removed and counted; "
         "warn: matches are reported only.",
+    )
+    kind_actions: dict[str, Literal["fail", "drop", "warn"]] = Field(
+        default_factory=dict,
+        description='Action per match kind, overriding action, e.g. { numbers_changed = "warn" }; '
+        "kinds: " + ", ".join(MATCH_KINDS) + ".",
     )
     options: dict[str, Any] = Field(
         default_factory=dict, description="The check's options (written inline in TOML)."

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import polars as pl
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from dq.api.run import ContaminationCheck, Options
 from dq.contamination.kernels import lsh, shingles
@@ -33,10 +34,16 @@ MATCH_SCHEMA = {
 class NearOptions(Options):
     benchmarks: list[str] = Field(default_factory=list, description="Benchmarks to check (default: all).")
     batch_size: int = Field(100_000, gt=0, description="Distinct training problems per batch.")
-    kinds: list[str] = Field(
-        default_factory=lambda: ["verbatim", "near", "numbers_changed"],
-        description="Match kinds to report: verbatim, near, numbers_changed (a template match).",
-    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def kinds_are_labels(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kinds" in data:
+            raise ValueError(
+                "'kinds' no longer filters matches: every match is reported with its kind; "
+                'set an action per kind with kind_actions = { numbers_changed = "warn" }'
+            )
+        return data
 
 
 def _batches(
@@ -54,14 +61,19 @@ def _batches(
 
 
 def _kind(train: str, bench: str, train_numbers: list[str], bench_numbers: list[str]) -> str:
-    """verbatim (same canonical text), near (same numbers) or numbers_changed (a template match)."""
+    """What a match is, from the texts and their numbers in text order (a label, never a filter)."""
     if train == bench:
         return "verbatim"
-    return "near" if train_numbers == bench_numbers else "numbers_changed"
+    if train_numbers == bench_numbers:
+        return "near"
+    if sorted(train_numbers) == sorted(bench_numbers):
+        return "numbers_permuted"
+    if len(train_numbers) == len(bench_numbers):
+        return "numbers_changed"
+    return "numbers_added_or_removed"
 
 
-def _expand(found: list[dict], positions: pl.Series, kinds: list[str]) -> pl.DataFrame:
-    found = [f for f in found if f["kind"] in kinds]
+def _expand(found: list[dict], positions: pl.Series) -> pl.DataFrame:
     if not found:
         return pl.DataFrame(schema=MATCH_SCHEMA)
     frame = pl.DataFrame(found).with_columns(pos=positions.gather(pl.Series([f["doc"] for f in found])))
@@ -89,8 +101,9 @@ class MinHashCheck(ContaminationCheck):
     (``dq calibrate`` on GSM8K test: recall 100 % on every perturbation kind at 0.5, against
     37-77 % for word 5-grams on changed numbers and swapped words). LSH alone misses pairs near
     its threshold, so the query is low and every candidate is verified. Each match carries the
-    estimated and verified Jaccard, a rapidfuzz similarity, a kind (verbatim, near, or
-    numbers_changed: the same text with other numbers, a template match) and shared shingles.
+    estimated and verified Jaccard, a rapidfuzz similarity, a kind (verbatim, near,
+    numbers_permuted, numbers_changed, numbers_added_or_removed: a label, never a filter), the
+    numbers on both sides and the shared shingle count.
     """
 
     name = "dq.minhash"
@@ -159,7 +172,7 @@ class MinHashCheck(ContaminationCheck):
                 for b, (name, bdocs) in enumerate(zip(names, bench_docs, strict=True)):
                     mine = pairs.filter(pl.Series(which == b)).with_columns(pl.col("right") - int(starts[b]))
                     found += self._verified(docs, bdocs, mine, name)
-            frames.append(_expand(found, positions, self.options.kinds))
+            frames.append(_expand(found, positions))
         return pl.concat(frames) if frames else pl.DataFrame(schema=MATCH_SCHEMA)
 
 
@@ -235,15 +248,15 @@ class NgramCheck(ContaminationCheck):
                             ),
                         }
                     )
-            frames.append(_expand(found, positions, self.options.kinds))
+            frames.append(_expand(found, positions))
         return pl.concat(frames) if frames else pl.DataFrame(schema=MATCH_SCHEMA)
 
 
 class TemplateCheck(ContaminationCheck):
     """The canonical problem equals a benchmark item once every number is masked.
 
-    Catches GSM8K-style copies with the numbers changed and reports them apart from verbatim
-    copies (``kind`` = numbers_changed or verbatim), with both number lists as evidence.
+    Catches GSM8K-style copies with the numbers changed or permuted, labelled by ``kind``
+    (verbatim, near, numbers_permuted, numbers_changed), with both number lists as evidence.
     """
 
     name = "dq.template"
@@ -288,5 +301,5 @@ class TemplateCheck(ContaminationCheck):
                             "evidence": json.dumps(evidence),
                         }
                     )
-            frames.append(_expand(found, positions, self.options.kinds))
+            frames.append(_expand(found, positions))
         return pl.concat(frames) if frames else pl.DataFrame(schema=MATCH_SCHEMA)

@@ -63,7 +63,7 @@ def scan(
         raise DqError(f"{plan.rule_set.source_path}: no contamination check to run")
     summary: dict[str, Any] = {"input": str(path), "rows": 0, "column": column, "checks": {}}
     for bound in checks:
-        summary["checks"][bound.name] = {"action": bound.action, "matches": 0, "rows": 0}
+        summary["checks"][bound.name] = {"action": bound.action, "matches": 0, "rows": 0, "failing": 0}
     offset = 0
     with (
         staged(out_dir, overwrite, "scan", reads=[path]) as work,
@@ -74,6 +74,8 @@ def scan(
             rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
             for bound in checks:
                 found = bound.check.find(rows, {n: benchmarks[n] for n in bound.benchmarks})
+                kinds = found["kind"] if "kind" in found.columns else None
+                found = found.with_columns(bound.action_of(kinds, found.height))
                 _record(found, offset, bound.name, summary["checks"][bound.name], fh)
             offset += texts.len()
             progress.update(offset)
@@ -81,7 +83,7 @@ def scan(
         if offset == 0:
             raise DqError(f"{path}: empty input (no rows)")
         summary["rows"] = offset
-        failed = any(s["matches"] and s["action"] == "fail" for s in summary["checks"].values())
+        failed = any(s["failing"] for s in summary["checks"].values())
         summary["status"] = "fail" if failed else "pass"
         (work / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     return summary
@@ -98,6 +100,7 @@ def _row_count(path: Path) -> int | None:
 
 def _record(found: pl.DataFrame, offset: int, check: str, stats: dict[str, Any], fh: IO[str]) -> None:
     stats["matches"] += found.height
+    stats["failing"] += int((found["action"] == "fail").sum()) if found.height else 0
     stats["rows"] += found["pos"].n_unique() if found.height else 0
     for r in found.with_columns(pl.col("pos") + offset).iter_rows(named=True):
         r = {k: v for k, v in r.items() if v is not None}

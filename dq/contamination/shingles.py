@@ -179,7 +179,7 @@ class Docs:
         return self.shingles.hashes[self.shingles.offsets[doc] : self.shingles.offsets[doc + 1]]
 
     def numbers_of(self, doc: int) -> list[str]:
-        """The sorted numbers of one document (for number-aware match kinds), memoized."""
+        """The numbers of one document in text order (for number-aware match kinds), memoized."""
         cache = self.__dict__.setdefault("_numbers", {})
         if doc not in cache:
             cache[doc] = numbers(self.text[doc])
@@ -231,6 +231,7 @@ def unique_texts(texts: pl.Series) -> tuple[pl.Series, pl.Series]:
 
 
 def numbers(text: str) -> list[str]:
+    """The numbers of a text in the order they appear (match kinds compare order and values)."""
     import re
 
-    return sorted(re.findall(r"\d+(?:[.,]\d+)*", text))
+    return re.findall(r"\d+(?:[.,]\d+)*", text)

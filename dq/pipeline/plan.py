@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from dq.api.rule import RowRule
 from dq.api.run import BoundCheck, BoundRule, Plan
-from dq.api.schema import BenchmarkSpec, RuleEntry, RuleSet
+from dq.api.schema import MATCH_KINDS, BenchmarkSpec, RuleEntry, RuleSet
 from dq.data.benchmarks import (
     DEMO_BENCHMARK,
     KNOWN,
@@ -255,8 +255,16 @@ def _checks(
                     f"benchmarks of this run: {', '.join(known) or 'none'}",
                 )
         wanted = list(benchmarks) if demo or not named else [n for n in named if n in benchmarks]
+        for kind in entry.kind_actions:
+            if kind not in MATCH_KINDS:
+                problems.add(
+                    f"{where}.kind_actions.{kind}",
+                    f"unknown match kind{did_you_mean(kind, MATCH_KINDS)}; kinds: {', '.join(MATCH_KINDS)}",
+                )
         method = getattr(type(check), "method", entry.check)
-        checks.append(BoundCheck(i, entry.check, entry.action, method, check, tuple(wanted)))
+        checks.append(
+            BoundCheck(i, entry.check, entry.action, method, check, tuple(wanted), dict(entry.kind_actions))
+        )
     return checks
 
 

@@ -16,7 +16,7 @@ from dq.errors import DqError, validation_lines
 
 #: Keys of ``[split]`` and ``[[contamination]]`` that belong to dq, not to the component's options.
 SPLIT_KEYS = frozenset({"splitter"})
-CHECK_KEYS = frozenset({"check", "action"})
+CHECK_KEYS = frozenset({"check", "action", "kind_actions"})
 
 
 def _split_entry(raw: Any, known: AbstractSet[str], into: str) -> Any:
