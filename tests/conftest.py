@@ -41,3 +41,15 @@ def shared_seed() -> Path:
 def registry() -> Registry:
     pm, infos, _ = make_plugin_manager()
     return build_registry(pm, infos)
+
+
+@pytest.fixture
+def local_gsm8k_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A DQ_BENCHMARK_DIR holding a one-item gsm8k/test.jsonl (offline runs of rule sets naming gsm8k)."""
+    import json
+
+    root = tmp_path_factory.mktemp("benchmarks")
+    (root / "gsm8k").mkdir()
+    (root / "gsm8k" / "test.jsonl").write_text(json.dumps({"question": "unrelated"}) + "\n")
+    monkeypatch.setenv("DQ_BENCHMARK_DIR", str(root))
+    return root

@@ -19,13 +19,9 @@ GOOD = {
 
 
 @pytest.fixture(autouse=True)
-def _local_gsm8k(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def _local_gsm8k(local_gsm8k_dir: Path) -> Path:
     """strict.toml's gsm8k benchmark from a local folder: these tests are about the input."""
-    root = tmp_path_factory.mktemp("benchmarks")
-    (root / "gsm8k").mkdir()
-    (root / "gsm8k" / "test.jsonl").write_text(json.dumps({"question": "unrelated"}) + "\n")
-    monkeypatch.setenv("DQ_BENCHMARK_DIR", str(root))
-    return root
+    return local_gsm8k_dir
 
 
 def _write_jsonl(path: Path, rows: list[object]) -> Path:

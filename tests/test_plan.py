@@ -7,7 +7,6 @@ instead. Both must print the same lines (file and TOML path), exit 2, and write 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -67,11 +66,8 @@ BROKEN = {
 
 
 @pytest.fixture(autouse=True)
-def _local_gsm8k(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = tmp_path_factory.mktemp("benchmarks")
-    (root / "gsm8k").mkdir()
-    (root / "gsm8k" / "test.jsonl").write_text(json.dumps({"question": "unrelated"}) + "\n")
-    monkeypatch.setenv("DQ_BENCHMARK_DIR", str(root))
+def _local_gsm8k(local_gsm8k_dir: Path) -> Path:
+    return local_gsm8k_dir
 
 
 def _both(tmp_path: Path, text: str) -> tuple[list[str], list[str]]:

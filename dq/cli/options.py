@@ -58,6 +58,24 @@ def out_option(default: Path | None = None, what: str = "outputs") -> Callable[[
     return decorate
 
 
+def recorded_rules_option(default: str) -> Callable[[F], F]:
+    """``--rules`` for commands that rebuild a finished folder: optional, the recorded one by default."""
+
+    def decorate(f: F) -> F:
+        return click.option(
+            "--rules",
+            "rules_path",
+            type=click.Path(path_type=Path),
+            help=f"Rule set to build the plan from (default: {default}, which must be unchanged).",
+        )(f)
+
+    return decorate
+
+
+def quiet_option(f: F) -> F:
+    return click.option("--quiet", is_flag=True, help="No progress lines.")(f)
+
+
 def overwrite_option(f: F) -> F:
     return click.option("--overwrite", is_flag=True, help="Replace an existing output folder that dq wrote.")(
         f

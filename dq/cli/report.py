@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from dq.cli.options import benchmark_option
+from dq.cli.options import benchmark_option, quiet_option, recorded_rules_option
 from dq.cli.runtime import runtime
 from dq.errors import DqError
 
@@ -23,14 +23,9 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
-@click.option(
-    "--rules",
-    "rules_path",
-    type=click.Path(path_type=Path),
-    help="Rule set to build the plan from (default: the run's, which must be unchanged).",
-)
+@recorded_rules_option("the run's")
 @benchmark_option
-@click.option("--quiet", is_flag=True, help="No progress lines.")
+@quiet_option
 def report(run_dir: Path, rules_path: Path | None, benchmarks: tuple[str, ...], quiet: bool) -> None:
     """Rebuild reports/ and the manifest of a finished run (or review version) folder.
 

@@ -8,7 +8,13 @@ from pathlib import Path
 import click
 
 from dq.api.hookspecs import hookimpl
-from dq.cli.options import benchmark_option, out_option, overwrite_option
+from dq.cli.options import (
+    benchmark_option,
+    out_option,
+    overwrite_option,
+    quiet_option,
+    recorded_rules_option,
+)
 
 
 @hookimpl
@@ -55,15 +61,10 @@ def _register_review(cli: click.Group) -> None:
     @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
     @click.argument("decisions", type=click.Path(path_type=Path, exists=True, dir_okay=False))
     @out_option(what="new version")
-    @click.option(
-        "--rules",
-        "rules_path",
-        type=click.Path(path_type=Path),
-        help="Rule set of the new version (default: the parent's, which must be unchanged).",
-    )
+    @recorded_rules_option("the parent's")
     @benchmark_option
     @overwrite_option
-    @click.option("--quiet", is_flag=True, help="No progress lines.")
+    @quiet_option
     def review_apply(
         run_dir: Path,
         decisions: Path,
