@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from dq.text import vector
@@ -43,20 +44,40 @@ def train_val_overlap(train: pl.DataFrame, val: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def near_overlap(train: pl.DataFrame, val: pl.DataFrame, threshold: float) -> dict[str, Any]:
-    """Val problems with a MinHash near-duplicate (estimated Jaccard >= threshold) in train."""
-    from dq.contamination import lsh, shingles
+def near_components(canonical: pl.Series, threshold: float) -> pl.DataFrame:
+    """The near-duplicate component of each distinct canonical problem: ``canonical``, ``component``.
 
-    texts, positions = shingles.unique_texts(pl.concat([val["problem"], train["problem"]]))
-    first_train = val.height
-    labels = lsh.components(texts, threshold)
-    comp = pl.DataFrame({"label": labels, "pos": positions}).explode("pos")
-    comp = comp.with_columns(
-        side=pl.when(pl.col("pos") < first_train).then(pl.lit("val")).otherwise(pl.lit("train"))
+    The one definition both sides use: the near-duplicate split groups rows by it and
+    :func:`near_overlap` checks train against val with it. Components are MinHash LSH
+    components (:func:`dq.contamination.lsh.components`) of the distinct canonical problems; the
+    partition depends only on that set, and on a subset (rows dropped later) it can only split a
+    component, so a split that keeps every component on one side passes the check by
+    construction. Components are numbered 0.. in order of their first problem in ``canonical``.
+    """
+    from dq.contamination import lsh
+
+    distinct = canonical.unique(maintain_order=True).rename("canonical")
+    if distinct.len() == 0:
+        return pl.DataFrame({"canonical": distinct, "component": pl.Series([], dtype=pl.Int64)})
+    _, dense = np.unique(lsh.components(distinct, threshold), return_inverse=True)
+    return pl.DataFrame({"canonical": distinct, "component": dense.astype(np.int64)})
+
+
+def near_overlap(train: pl.DataFrame, val: pl.DataFrame, threshold: float) -> dict[str, Any]:
+    """Val rows whose near-duplicate component (:func:`near_components`) also holds train rows."""
+    sides = pl.concat(
+        [
+            vector.with_canonical(val).select("canonical").with_columns(val_pos=pl.int_range(val.height)),
+            vector.with_canonical(train).select("canonical").with_columns(val_pos=pl.lit(None, pl.Int64)),
+        ]
     )
-    mixed = comp.group_by("label").agg(pl.col("side").n_unique().alias("sides")).filter(pl.col("sides") == 2)
-    val_rows = comp.filter(pl.col("side") == "val", pl.col("label").is_in(mixed["label"].implode()))
-    ids = sorted(set(val[val_rows["pos"].to_list()]["row_id"])) if val_rows.height else []
+    comp = sides.join(near_components(sides["canonical"], threshold), on="canonical", maintain_order="left")
+    mixed = comp.group_by("component").agg(pl.col("val_pos").null_count().alias("train"), pl.len())
+    mixed = mixed.filter(pl.col("train").is_between(1, pl.col("len") - 1))
+    val_rows = comp.filter(
+        pl.col("val_pos").is_not_null(), pl.col("component").is_in(mixed["component"].implode())
+    )
+    ids = sorted(set(val[val_rows["val_pos"].to_list()]["row_id"])) if val_rows.height else []
     return {
         "threshold": threshold,
         "method": "minhash components (character 5-grams, 128 perm, 32 bands, estimated Jaccard)",

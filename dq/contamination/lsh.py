@@ -6,6 +6,8 @@ sets) is a numba merge of pre-sorted segments, so verifying a million candidates
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
 import polars as pl
@@ -65,15 +67,6 @@ def _root(parent: np.ndarray, i: int) -> int:
 
 
 @numba.njit(cache=True)
-def _similar(sig: np.ndarray, a: int, b: int, threshold: float) -> bool:
-    same = 0
-    for p in range(sig.shape[1]):
-        if sig[a, p] == sig[b, p]:
-            same += 1
-    return same >= threshold * sig.shape[1]
-
-
-@numba.njit(cache=True)
 def _union(parent: np.ndarray, a: int, b: int) -> None:
     ra, rb = _root(parent, a), _root(parent, b)
     if ra != rb:
@@ -81,34 +74,103 @@ def _union(parent: np.ndarray, a: int, b: int) -> None:
 
 
 @numba.njit(cache=True)
-def _link_buckets(
-    sig: np.ndarray, keys: np.ndarray, order: np.ndarray, threshold: float, parent: np.ndarray, cap: int
+def _equal_slots(a: np.ndarray, b: np.ndarray) -> int:
+    """Equal slots of two signatures (no early exit and an int32 sum: the loop vectorizes)."""
+    same = np.int32(0)
+    for p in range(a.size):
+        same += np.int32(a[p] == b[p])
+    return int(same)
+
+
+@numba.njit(cache=True)
+def _linked(
+    local: np.ndarray, seen: np.ndarray, group: np.ndarray, head: int, nxt: np.ndarray, need: int
+) -> bool:
+    """Whether any doc of ``group`` has ``need`` equal slots with any doc of the cluster at ``head``.
+
+    A pair that shares an earlier band's key (``seen``: the bucket's keys of the bands before
+    this one) is skipped: that band compared it already, or put it in one component.
+    """
+    for g in group:
+        q = head
+        while q != -1:
+            earlier = False
+            for b in range(seen.shape[1]):
+                if seen[g, b] == seen[q, b]:
+                    earlier = True
+                    break
+            if not earlier and _equal_slots(local[g], local[q]) >= need:
+                return True
+            q = nxt[q]
+    return False
+
+
+@numba.njit(cache=True)
+def _link_bucket(
+    sig: np.ndarray, keys: np.ndarray, band: int, docs: np.ndarray, need: int, parent: np.ndarray
 ) -> None:
-    """Union every pair of docs that share this band's key and whose estimated Jaccard reaches
-    ``threshold`` (pairs already in one component are skipped, so later bands cost little).
-    Buckets larger than ``cap`` link each doc to the bucket's first doc, else its predecessor."""
+    """Union every pair of ``docs`` (one bucket of ``band``) with at least ``need`` equal slots.
+
+    Exact, but pairs already in one component are never compared: the docs are first grouped by
+    their current root; each group is then compared with the clusters formed so far, pair by pair
+    only until one similar pair joins them (clusters stay pairwise unlinked, so only the new
+    group's docs need comparing). A bucket of near-identical docs costs O(size); one of
+    dissimilar docs costs a comparison per pair not already compared in an earlier band.
+    """
+    m = docs.size
+    roots = np.empty(m, dtype=np.int64)
+    for i in range(m):
+        roots[i] = _root(parent, docs[i])
+    if np.all(roots == roots[0]):
+        return
+    idx = np.argsort(roots, kind="mergesort")
+    local = sig[docs]  # the bucket's signatures and earlier band keys, contiguous
+    seen = np.ascontiguousarray(keys[docs, :band])
+    head = np.empty(m, dtype=np.int64)  # the clusters so far: linked lists of bucket positions
+    tail = np.empty(m, dtype=np.int64)
+    nxt = np.full(m, -1, dtype=np.int64)
+    count = 0
+    g = 0
+    while g < m:
+        h = g + 1
+        while h < m and roots[idx[h]] == roots[idx[g]]:
+            h += 1
+        for t in range(g, h - 1):
+            nxt[idx[t]] = idx[t + 1]
+        first, last = idx[g], idx[h - 1]
+        c = 0
+        while c < count:
+            if _linked(local, seen, idx[g:h], head[c], nxt, need):
+                _union(parent, docs[first], docs[head[c]])
+                nxt[last] = head[c]
+                last = tail[c]
+                count -= 1
+                head[c], tail[c] = head[count], tail[count]
+            else:
+                c += 1
+        head[count], tail[count] = first, last
+        count += 1
+        g = h
+
+
+@numba.njit(cache=True)
+def _link_buckets(
+    sig: np.ndarray, keys: np.ndarray, band: int, order: np.ndarray, need: int, parent: np.ndarray
+) -> None:
+    """Union every pair of docs that share ``band``'s key and at least ``need`` signature slots
+    (``order`` sorts the docs by that key, so each bucket is one run of it)."""
     start = 0
     while start < order.size:
         end = start + 1
-        while end < order.size and keys[order[end]] == keys[order[start]]:
+        while end < order.size and keys[order[end], band] == keys[order[start], band]:
             end += 1
-        if end - start <= cap:
-            for x in range(start, end):
-                for y in range(x + 1, end):
-                    a, b = order[x], order[y]
-                    if _root(parent, a) != _root(parent, b) and _similar(sig, a, b, threshold):
-                        _union(parent, a, b)
-        else:
-            for x in range(start + 1, end):
-                if _similar(sig, order[x], order[start], threshold):
-                    _union(parent, order[x], order[start])
-                elif _similar(sig, order[x], order[x - 1], threshold):
-                    _union(parent, order[x], order[x - 1])
+        if end - start == 2:  # most buckets: one pair, no bookkeeping
+            a, b = order[start], order[start + 1]
+            if _root(parent, a) != _root(parent, b) and _equal_slots(sig[a], sig[b]) >= need:
+                _union(parent, a, b)
+        elif end - start > 2:
+            _link_bucket(sig, keys, band, order[start:end], need, parent)
         start = end
-
-
-#: Buckets up to this size are linked pair by pair; larger ones by a linear approximation.
-BUCKET_CAP = 256
 
 
 def components(
@@ -117,18 +179,20 @@ def components(
     """Near-duplicate clusters of ``texts``: for each text, the index of its component's first text.
 
     Two documents are linked when they share an LSH band key and their estimated Jaccard
-    (character n-grams) reaches ``threshold``; components are the connected components
-    (union-find) labelled by their smallest index. The partition does not depend on the input
-    order, except inside buckets of more than ``BUCKET_CAP`` documents, where each document is
-    only compared with the bucket's first and its neighbour.
+    (character n-grams, signature slots equal) reaches ``threshold``; components are the connected
+    components of these links (union-find), labelled by their smallest index. Every such pair is
+    linked, however large its bucket, so the partition is a function of the set of texts: it does
+    not depend on their order or repetition, and on a subset of the texts it only splits
+    components, never joins two (what lets a split by these components pass a leakage check
+    that recomputes them on train + val).
     """
     docs = build_docs(texts, n, char=True, num_perm=num_perm)
     keys = band_keys(docs.sig, bands)  # type: ignore[arg-type]
     parent = np.arange(texts.len(), dtype=np.int64)
+    need = math.ceil(threshold * num_perm)  # equal slots: estimate >= threshold, in integers
     for band in range(bands):
-        column = np.ascontiguousarray(keys[:, band])
-        order = np.argsort(column, kind="stable")
-        _link_buckets(docs.sig, column, order, threshold, parent, BUCKET_CAP)  # type: ignore[arg-type]
+        order = np.argsort(keys[:, band], kind="stable")
+        _link_buckets(docs.sig, keys, band, order, need, parent)  # type: ignore[arg-type]
     return np.array([_root(parent, i) for i in range(texts.len())], dtype=np.int64)
 
 

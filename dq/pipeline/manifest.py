@@ -13,6 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from dq.api.run import RunState
+from dq.pipeline.summary import val_shares
 
 VERSIONED = ("dq", "polars", "duckdb", "pyarrow", "pluggy", "pydantic", "datasketch")
 
@@ -64,6 +65,7 @@ def build_manifest(state: RunState) -> dict[str, Any]:
             "val": state.source_counts(val),
         },
         "split_group_counts": {"train": split.train_groups, "val": split.val_groups},
+        "split_val_share": val_shares(state),
         "split_rule": splitter.description,
         "reject_reasons": state.reject_reasons,
         "artifacts": {"train_jsonl": "raw/train.jsonl", "val_jsonl": "raw/val.jsonl"},

@@ -2,7 +2,49 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from typing import Any
+
 from dq.api.run import RunState
+
+#: A source whose val share misses ``val_ratio`` by more than this (2 points) is off target.
+VAL_SHARE_TOLERANCE = 0.02
+
+
+def val_shares(state: RunState) -> dict[str, Any]:
+    """The split's achieved val share (val rows / rows), overall and per source, against the target.
+
+    Counted on the rows the splitter assigned (before any gate dropped rows), so a run folder
+    reloaded by ``dq report`` gives the same numbers. ``off_target`` lists the sources whose
+    share misses the splitter's ``val_ratio`` by more than :data:`VAL_SHARE_TOLERANCE`.
+    """
+    accepted, split = state.require("accepted"), state.require("split")
+    target = getattr(state.plan.splitter.options, "val_ratio", None)
+    rows = Counter(accepted["source"].to_list())
+    val = Counter(accepted["source"].gather(split.val).to_list())
+    share = {source: val[source] / n for source, n in sorted(rows.items())}
+    off = [s for s, x in share.items() if target is not None and abs(x - target) > VAL_SHARE_TOLERANCE]
+    return {
+        "target": target,
+        "overall": round(len(split.val) / accepted.height, 4) if accepted.height else 0.0,
+        "by_source": {source: round(x, 4) for source, x in share.items()},
+        "rows": {source: {"val": val[source], "all": n} for source, n in sorted(rows.items())},
+        "off_target": off,
+    }
+
+
+def share_rows(shares: dict[str, Any]) -> list[tuple[str, str]]:
+    """Summary rows of :func:`val_shares`: overall, then each source, off-target ones marked."""
+    target = shares["target"]
+    aim = f" (target {target:.1%})" if target is not None else ""
+    out = [("val share", f"{shares['overall']:.1%}{aim}")]
+    for source, share in shares["by_source"].items():
+        n = shares["rows"][source]
+        value = f"{share:.1%} ({n['val']} / {n['all']})"
+        if source in shares["off_target"]:
+            value += f", OFF TARGET by {abs(share - target) * 100:.1f} points"
+        out.append((f"  val share {source}", value))
+    return out
 
 
 def summary_rows(state: RunState) -> list[tuple[str, str]]:
@@ -20,6 +62,7 @@ def summary_rows(state: RunState) -> list[tuple[str, str]]:
         ("train rows / groups", f"{state.require('train').height} / {split.train_groups}"),
         ("val rows / groups", f"{state.require('val').height} / {split.val_groups}"),
     ]
+    rows += share_rows(val_shares(state))
     for gate in state.gates:
         extra = f", {gate.dropped_rows} rows dropped" if gate.dropped_rows else ""
         rows.append((f"gate {gate.name}", f"{gate.status.upper()} ({gate.matches} matches{extra})"))

@@ -48,13 +48,61 @@ def group_ids(
     first_seen = ordered.select(pl.col("canonical").unique(maintain_order=True))["canonical"]
     labels = np.arange(first_seen.len())
     if near_threshold is not None and first_seen.len():
-        from dq.contamination.lsh import components
+        # The components the leakage gate checks (one definition, on the same canonical texts),
+        # numbered densely in first-seen order.
+        from dq.contamination.leakage import near_components
 
-        # Component label = its first problem's index; renumber densely in first-seen order.
-        _, labels = np.unique(components(first_seen, near_threshold), return_inverse=True)
+        labels = near_components(first_seen, near_threshold)["component"].to_numpy()
     numbering = pl.DataFrame({"canonical": first_seen, "group": labels})
     grouped = ordered.join(numbering, on="canonical", how="left", maintain_order="left")
     return grouped.select("pos", "group"), int(labels.max()) + 1 if labels.size else 0
+
+
+class GroupedSplitResult(SplitResult):
+    """A grouped split, plus each row's group (by position in the rows split) for diagnostics."""
+
+    groups: pl.Series
+    group_kind: str = "group"
+
+
+def study_fill(sizes: np.ndarray, target: int) -> np.ndarray:
+    """The study's fill over groups in shuffled order: to val while the val total is below target."""
+    before = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+    return before < target
+
+
+def balanced_fill(counts: pl.DataFrame, order: list[int], val_ratio: float) -> np.ndarray:
+    """Val fill per source over groups in shuffled ``order``, skipping groups that would overshoot.
+
+    ``counts`` has one row per (``group``, ``source``) with its row count ``len``; each source's
+    target is ``round(rows * val_ratio)``. First pass, in order: a group goes to val when it fits,
+    i.e. no source of it passes its target. Second pass, for the gaps left (only groups larger
+    than them remain): a group goes to val when it brings its sources closer to their targets
+    (summed distance). Returns val per rank (position in ``order``).
+    """
+    code = {s: i for i, s in enumerate(sorted(counts["source"].unique().to_list()))}
+    counts = counts.with_columns(code=pl.col("source").replace_strict(code, return_dtype=pl.Int64))
+    totals = counts.group_by("code").agg(pl.col("len").sum()).sort("code")["len"].to_list()
+    gap = [round(n * val_ratio) for n in totals]  # the val rows each source still lacks
+    parts: dict[int, list[tuple[int, int]]] = {}
+    for group, c, n in counts.sort("group", "code").select("group", "code", "len").iter_rows():
+        parts.setdefault(group, []).append((c, n))
+    to_val = np.zeros(len(order), dtype=bool)
+    for closer in (False, True):
+        for rank, group in enumerate(order):
+            if max(gap, default=0) <= 0:  # every source at or past its target: no group can help
+                return to_val
+            part = parts[group]
+            if to_val[rank] or not (
+                sum(abs(gap[c]) - abs(gap[c] - n) for c, n in part) > 0
+                if closer
+                else all(n <= gap[c] for c, n in part)
+            ):
+                continue
+            to_val[rank] = True
+            for c, n in part:
+                gap[c] -= n
+    return to_val
 
 
 class GroupedSplitter(Splitter):
@@ -65,13 +113,17 @@ class GroupedSplitter(Splitter):
     ``round(n * val_ratio)`` (banker's rounding); a group goes to val while the val total is
     below the target (so val may overshoot); rows flattened group by group; then
     ``rng.shuffle(train)`` and ``rng.shuffle(val)``, in that order.
+
+    With ``near_duplicates`` (not in the study) the groups are near-duplicate components, which
+    can be large, and the fill is :func:`balanced_fill`: per source, a component that would
+    overshoot its source's target is skipped for smaller ones; the shuffles stay as above.
     """
 
     name = "dq.grouped"
     description = SPLIT_RULE
     Options = GroupedOptions
 
-    def split(self, rows: pl.DataFrame, state: RunState | None = None) -> SplitResult:
+    def split(self, rows: pl.DataFrame, state: RunState | None = None) -> GroupedSplitResult:
         opts = self.options
         near = opts.near_threshold if opts.near_duplicates else None
         grouped, n_groups = group_ids(rows, opts.source_order, near)
@@ -79,12 +131,14 @@ class GroupedSplitter(Splitter):
         # shuffle() draws depend only on the length, so shuffling indices equals shuffling groups.
         order = list(range(n_groups))
         rng.shuffle(order)
-        sizes = np.bincount(grouped["group"].to_numpy(), minlength=n_groups)[
-            np.asarray(order, dtype=np.int64)
-        ]
-        target = round(rows.height * opts.val_ratio)
-        before = np.concatenate(([0], np.cumsum(sizes)[:-1]))
-        to_val = before < target
+        if near is None:
+            sizes = np.bincount(grouped["group"].to_numpy(), minlength=n_groups)
+            to_val = study_fill(sizes[np.asarray(order, dtype=np.int64)], round(rows.height * opts.val_ratio))
+        else:
+            counts = grouped.with_columns(source=rows["source"].gather(grouped["pos"])).group_by(
+                "group", "source"
+            )
+            to_val = balanced_fill(counts.len(), order, opts.val_ratio)
         rank = np.empty(n_groups, dtype=np.int64)
         rank[np.asarray(order, dtype=np.int64)] = np.arange(n_groups)
         flat = grouped.with_columns(rank=pl.Series(rank)[grouped["group"]]).sort("rank", maintain_order=True)
@@ -93,6 +147,11 @@ class GroupedSplitter(Splitter):
         val = flat.filter(in_val)["pos"].to_list()
         rng.shuffle(train)
         rng.shuffle(val)
-        return SplitResult(
-            train=train, val=val, train_groups=int((~to_val).sum()), val_groups=int(to_val.sum())
+        return GroupedSplitResult(
+            train=train,
+            val=val,
+            train_groups=int((~to_val).sum()),
+            val_groups=int(to_val.sum()),
+            groups=grouped.sort("pos")["group"],
+            group_kind="group" if near is None else "near-duplicate component",
         )
