@@ -27,15 +27,15 @@ CACHE = ROOT / "bench" / "_data"
 GATE_ONLY = """
 import json, sys, time
 import polars as pl
-from dq.pipeline.ruleset import load_rule_set
-from dq.pipeline.curation import apply_rules, bind_rules
+from dq.pipeline.curation import apply_rules
+from dq.pipeline.plan import RunOptions, build_plan
 from dq.plugins import build_registry, make_plugin_manager
 t0 = time.perf_counter()
 rows = pl.read_parquet(sys.argv[1]).rename({"problem_source": "source"}).with_row_index("row_index")
 t1 = time.perf_counter()
 pm, infos, _ = make_plugin_manager(load_entrypoints=False)
-bound = bind_rules(load_rule_set(sys.argv[2]), build_registry(pm, infos))
-result = apply_rules(rows, bound)
+plan = build_plan(sys.argv[2], build_registry(pm, infos), RunOptions(input_spec=sys.argv[1]))
+result = apply_rules(rows, plan.rules, plan.skip_rules)
 t2 = time.perf_counter()
 print(json.dumps({"load_s": t1 - t0, "gate_s": t2 - t1, "accepted": result.accepted.height}))
 """

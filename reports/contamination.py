@@ -64,7 +64,7 @@ def _examples(matches: pl.DataFrame, questions: pl.DataFrame) -> list[dict[str, 
 def benchmark_section(state: RunState, name: str) -> dict[str, Any]:
     matches = state.matches if state.matches is not None and state.matches.height else None
     mine = (
-        matches.filter(pl.col("benchmark") == name).sort("benchmark_index", "pos")
+        matches.filter(pl.col("benchmark") == name).sort("benchmark_index", "pos", maintain_order=True)
         if matches is not None
         else None
     )
@@ -168,7 +168,8 @@ class ContaminationMatches(Reporter):
         optional: list[str] = [
             c for c in ("kind", "estimate", "verified", "similarity", "evidence") if c in matches.columns
         ]
-        ordered = matches.sort("benchmark", "benchmark_index", "method", "pos").select(cols + optional)
+        ordered = matches.sort("benchmark", "benchmark_index", "method", "pos", maintain_order=True)
+        ordered = ordered.select(cols + optional)
         lines = []
         for r in ordered.iter_rows(named=True):
             r = {k: v for k, v in r.items() if v is not None}

@@ -58,6 +58,10 @@ class GateStage(Stage):
     def run(self, state: RunState) -> None:
         load_benchmarks(state)
         curated = curated_rows(state)
+        if curated.height == 0 and state.plan.checks:
+            # Every row was skipped or rejected: the checks would compare nothing and "pass".
+            state.gates.append(GateVerdict("curated_rows", "fail", "fail", 0))
+            state.log("gate: no curated row reached the contamination checks; nothing was checked")
         matches = run_checks(state, curated) if state.benchmarks else pl.DataFrame()
         state.matches = (
             matches.join(curated.select("pos", "row_index", "row_id", "source", "split", "problem"), on="pos")

@@ -94,6 +94,44 @@ def test_a_bug_exits_3_with_one_line_and_a_saved_traceback(tmp_path: Path) -> No
     _no_leftovers(tmp_path)
 
 
+def test_an_os_error_in_a_plugin_stage_is_a_bug_not_an_output_problem(tmp_path: Path) -> None:
+    result = dq_proc(
+        "run", "--rules", _rules(tmp_path, "misbehaving.missing_file"), "--out", tmp_path / "out"
+    )
+    assert result.returncode == 3 and "FileNotFoundError" in result.stderr, result.stderr
+    _no_leftovers(tmp_path)
+
+
+def test_overwrite_never_deletes_files_dq_did_not_write(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert dq_proc("run", "--rules", STRICT, "--out", out, "--quiet").returncode == 1
+    (out / "review").mkdir()
+    (out / "review" / "decisions.jsonl").write_text('{"row_key": "x", "decision": "drop"}\n')
+    again = dq_proc("run", "--rules", STRICT, "--out", out, "--quiet", "--overwrite")
+    assert again.returncode == 2 and "holds files dq did not write (review/decisions.jsonl)" in again.stderr
+    assert (out / "review" / "decisions.jsonl").is_file()
+    (out / "review" / "decisions.jsonl").unlink()
+    (out / "review").rmdir()
+    rules = out / "mine.toml"
+    rules.write_text(STRICT.read_text())
+    inside = dq_proc("run", "--rules", rules, "--out", out, "--quiet", "--overwrite")
+    assert inside.returncode == 2 and "the output folder holds an input" in inside.stderr
+    assert rules.is_file()
+    rules.unlink()
+    assert dq_proc("run", "--rules", STRICT, "--out", out, "--quiet", "--overwrite").returncode == 1
+
+
+def test_a_pipeline_that_ends_early_prints_what_ran(tmp_path: Path) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text('pipeline = ["dq.load", "dq.curate", "dq.write"]\ncontamination = []\n')
+    result = dq_proc("run", "--rules", rules, "--out", tmp_path / "out")
+    assert result.returncode == 2 and "stage 'dq.write' needs split, train, val" in result.stderr
+    rules.write_text('pipeline = ["dq.load", "dq.curate"]\ncontamination = []\n')
+    result = dq_proc("run", "--rules", rules, "--out", tmp_path / "out2")
+    assert result.returncode == 0, result.stderr
+    assert "accepted" in result.stdout and "status" in result.stdout
+
+
 def test_a_stale_temp_folder_of_a_killed_run_is_cleared(tmp_path: Path) -> None:
     dead = subprocess.run(
         [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True

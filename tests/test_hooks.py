@@ -61,7 +61,7 @@ def test_hook_dq_register_rules(tmp_path: Path) -> None:
 
 def test_hook_dq_register_stages(tmp_path: Path) -> None:
     pm, registry = _manager(recorder)
-    rules = _rules(tmp_path, 'pipeline = ["dq.load", "dq.curate", "recorder.count"]\n')
+    rules = _rules(tmp_path, 'pipeline = ["dq.load", "dq.curate", "recorder.count"]\ncontamination = []\n')
     _, state = run_pipeline(pm, registry, rules, out_dir=tmp_path / "o")
     assert state.notes == [f"accepted={state.accepted.height}"]
 

@@ -16,7 +16,7 @@ from dq.api.rule import RowRule, RuleContext
 from dq.api.schema import RuleEntry
 from dq.errors import DqError
 from dq.pipeline.curation import rule_mask
-from dq.pipeline.plan import bind_rule
+from dq.pipeline.rule_binding import bind_rule
 from dq.testing import default_registry, evaluate_rule
 from dq.text import linear_regex, regex_translate, vector
 from tests.helpers import dq

@@ -315,3 +315,19 @@ def test_number_edits_of_a_gsm8k_item_fail_the_near_rule_set(shared_data: Path, 
     assert kinds[(0, "dq.minhash")] == "numbers_added_or_removed"
     assert kinds[(1, "dq.minhash")] == "numbers_added_or_removed"
     assert kinds[(2, "dq.template")] == "numbers_changed"
+
+
+def test_contamination_action_overrides_the_kind_actions_too(tmp_path: Path) -> None:
+    rules = tmp_path / "r.toml"
+    rules.write_text(
+        '[[contamination]]\ncheck = "dq.template"\naction = "fail"\n'
+        'kind_actions = { numbers_changed = "warn", verbatim = "warn" }\n'
+    )
+    soft = dq("run", "--rules", rules, "--out", tmp_path / "soft", "--quiet")
+    assert soft.exit_code == 0, soft.output  # every template match is a kind that warns
+    hard = dq(
+        "run", "--rules", rules, "--out", tmp_path / "hard", "--quiet", "--contamination-action", "fail"
+    )
+    assert hard.exit_code == 1, hard.output
+    matches = [json.loads(line) for line in (tmp_path / "hard/reports/contamination_matches.jsonl").open()]
+    assert matches and {m["action"] for m in matches} == {"fail"}

@@ -58,6 +58,30 @@ BROKEN = {
         '[[contamination]]\ncheck = "dq.exact"\nbenchmarks = ["math"]\n',
         "contamination[0].benchmarks: unknown benchmark 'math'",
     ),
+    "duplicate-benchmark": (
+        '[[benchmarks]]\nname = "gsm8k"\n',
+        "benchmarks[1].name: a second benchmark named 'gsm8k'",
+    ),
+    "no-gate-stage": (
+        'pipeline = ["dq.load", "dq.curate", "dq.split", "dq.write"]\n',
+        "pipeline: contamination checks are configured but no stage runs them",
+    ),
+    "skip-after-reject": (
+        '[[rules]]\nrule = "dq.missing_box"\n[[rules]]\nrule = "dq.column_in"\naction = "skip"\ncolumn = "source"\nvalues = ["gsm8k"]\n',
+        "rules[1].action: a skip rule after a reject rule (rules[0]) would drop rows without a trace",
+    ),
+    "check-field-typo": (
+        '[[contamination]]\ncheck = "dq.exact"\nfield = "problm"\n',
+        "contamination[0].field: 'problm' is not a dq row field",
+    ),
+    "rule-column-typo": (
+        '[[rules]]\nrule = "dq.phrases"\nphrases = {a = "x"}\ncolumn = "solution"\n',
+        "rules[0].column (rule 'dq.phrases'): 'solution' is not a dq row field",
+    ),
+    "bands-over-num-perm": (
+        '[[contamination]]\ncheck = "dq.minhash"\nnum_perm = 16\nbands = 32\n',
+        "bands (32) must not exceed num_perm (16)",
+    ),
     "duplicate-reason": (
         '[[rules]]\nrule = "dq.missing_box"\n[[rules]]\nrule = "dq.missing_box"\n',
         "rules[1]: reject reason 'missing_box' already used by rules[0]",

@@ -190,6 +190,15 @@ class Plan:
         return tuple(out)
 
     @property
+    def files_read(self) -> list[Path]:
+        """The local files a run reads (rule set, input, benchmark files): none may sit in --out."""
+        reads = [Path(self.rule_set.source_path)]
+        if self.input_spec and not self.input_spec.startswith("hf:"):
+            reads.append(Path(self.input_spec))
+        reads += [Path(b.path) for b in self.benchmarks.values() if b.path and b.path != "demo:"]
+        return reads
+
+    @property
     def is_demo(self) -> bool:
         return self.input_spec is None
 

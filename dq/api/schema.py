@@ -8,9 +8,22 @@ component's options the same way. The loader moves them into ``params``/``option
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+#: dq's row fields, in the study's raw-row order (``row_id`` is derived from them).
+ROW_FIELDS = ("source", "problem", "generated_solution", "expected_answer")
+
+
+def _row_field(value: str) -> str:
+    if value not in ROW_FIELDS:
+        raise ValueError(f"'{value}' is not a dq row field; fields: {', '.join(ROW_FIELDS)}")
+    return value
+
+
+#: A parameter naming one of dq's row fields: a typo is a config error, not a crash mid-run.
+RowField = Annotated[str, AfterValidator(_row_field)]
 
 
 class Model(BaseModel):

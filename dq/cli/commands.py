@@ -14,6 +14,7 @@ from dq.cli.options import (
     column_option,
     input_option,
     out_option,
+    overwrite_option,
     parse_columns,
     rules_option,
 )
@@ -33,6 +34,7 @@ def dq_register_commands(cli: click.Group) -> None:
 @click.option("--check", "only", multiple=True, help="Run only these checks (default: all in the rule set).")
 @click.option("--batch-rows", default=500_000, show_default=True, type=click.IntRange(min=1))
 @out_option(what="matches (matches.jsonl) and summary (summary.json)")
+@overwrite_option
 def scan(
     rules_path: Path,
     input_spec: str,
@@ -41,6 +43,7 @@ def scan(
     only: tuple[str, ...],
     batch_rows: int,
     out_dir: Path,
+    overwrite: bool,
 ) -> None:
     """Stream a file of any size through the rule set's contamination checks (no gate/split).
 
@@ -56,7 +59,7 @@ def scan(
     check_hub(plan.benchmarks)
     bench = {name: frame for name, (frame, _) in load_benchmarks(plan.benchmarks).items()}
     column = plan.columns.get("problem", "problem")
-    summary = run_scan(plan, Path(input_spec), bench, out_dir, column, batch_rows, list(only))
+    summary = run_scan(plan, Path(input_spec), bench, out_dir, column, batch_rows, list(only), overwrite)
     click.echo(json.dumps(summary, indent=2))
     sys.exit(1 if summary["status"] == "fail" else 0)
 
@@ -69,6 +72,7 @@ def scan(
 @click.option("--per-kind", default=100, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=0, show_default=True)
 @out_option(default=None, what="calibration result (calibration.json)")
+@overwrite_option
 def calibrate(
     rules_path: Path,
     input_spec: str | None,
@@ -77,6 +81,7 @@ def calibrate(
     per_kind: int,
     seed: int,
     out_dir: Path | None,
+    overwrite: bool,
 ) -> None:
     """Measure each contamination check's recall on perturbed benchmark copies planted in your data.
 
@@ -102,4 +107,5 @@ def calibrate(
     if out_dir:
         from dq.data.outdir import write_folder
 
-        write_folder(out_dir, {"calibration.json": (json.dumps(result, indent=2) + "\n").encode("utf-8")})
+        data = (json.dumps(result, indent=2) + "\n").encode("utf-8")
+        write_folder(out_dir, {"calibration.json": data}, overwrite, kind="calibrate")

@@ -79,7 +79,7 @@ def rebuild_reports(
             "report never changes data: make a new version with dq review apply, or rerun dq run"
         )
     skip = {MARKER, "manifest.json", *(k for k in manifest["outputs"] if k.startswith("reports/"))}
-    with staged(run_dir, True, _marker_kind(run_dir / MARKER)) as work:
+    with staged(run_dir, True, _marker_kind(run_dir / MARKER), carry_foreign=True) as work:
         state.work_dir = work
         _link_tree(run_dir, work, skip)
         write_reports(state, work)

@@ -6,12 +6,13 @@ import polars as pl
 from pydantic import Field
 
 from dq.api.run import ContaminationCheck, Options
+from dq.api.schema import RowField
 from dq.text import vector
 from dq.text.normalize import CANONICAL_RULE
 
 
 class ExactOptions(Options):
-    field: str = Field("problem", description="Curated-row column compared with the benchmark.")
+    field: RowField = Field("problem", description="Curated-row column compared with the benchmark.")
     benchmarks: list[str] = Field(default_factory=list, description="Benchmarks to check (default: all).")
 
 

@@ -90,6 +90,12 @@ class MinHashOptions(NearOptions):
     )
     seed: int = Field(1, description="MinHash seed (datasketch's permutations).")
 
+    @model_validator(mode="after")
+    def bands_fit(self) -> MinHashOptions:
+        if self.bands > self.num_perm:
+            raise ValueError(f"bands ({self.bands}) must not exceed num_perm ({self.num_perm})")
+        return self
+
 
 class MinHashCheck(ContaminationCheck):
     """Near-duplicates by MinHash LSH, each candidate verified by exact Jaccard on its shingles.
@@ -120,9 +126,12 @@ class MinHashCheck(ContaminationCheck):
         """Candidates kept by their signature estimate, then by exact Jaccard; one dict each."""
         from rapidfuzz.fuzz import ratio
 
-        # The estimate's sd is ~0.045 at 128 permutations: a 0.2 margin keeps unlucky pairs.
+        # Keep pairs whose estimate is within 5 standard deviations of the threshold (0.2 at 128
+        # permutations and t = 0.5): a true pair is dropped here with probability < 1e-6.
+        t = self.options.threshold
+        margin = max(0.2, 5 * (t * (1 - t) / self.options.num_perm) ** 0.5)
         est = lsh.estimates(docs.sig, bdocs.sig, pairs)  # type: ignore[arg-type]
-        keep = est >= self.options.threshold - 0.2
+        keep = est >= t - margin
         pairs, est = pairs.filter(pl.Series(keep)), est[keep]
         verified, shared = lsh.pair_jaccard(docs, bdocs, pairs)
         ok = verified >= self.options.threshold

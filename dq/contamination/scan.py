@@ -66,11 +66,11 @@ def scan(
         summary["checks"][bound.name] = {"action": bound.action, "matches": 0, "rows": 0, "failing": 0}
     offset = 0
     with (
-        staged(out_dir, overwrite, "scan", reads=[path]) as work,
+        staged(out_dir, overwrite, "scan", reads=[path, *plan.files_read]) as work,
         (work / "matches.jsonl").open("w", encoding="utf-8") as fh,
     ):
         progress = RowProgress(f"scan {path.name}", _row_count(path))
-        for texts in problem_batches(path, column, batch_rows):
+        for texts in problem_batches(path, column, batch_rows, strict="problem" in plan.strict_columns):
             rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
             for bound in checks:
                 found = bound.check.find(rows, {n: benchmarks[n] for n in bound.benchmarks})

@@ -95,7 +95,14 @@ def load_benchmark(
     else:
         if hub_frame.schema[field] != pl.String:
             raise DqError(f"benchmark '{spec.name}' ({label}): field '{field}' must hold strings")
-        questions = hub_frame.select(pl.col(field).fill_null("").alias("question"))
+        nulls = hub_frame.get_column(field).is_null()
+        if nulls.any():
+            raise DqError(
+                f"benchmark '{spec.name}' ({label}): row {int(nulls.arg_true()[0])}: '{field}' is null"
+            )
+        questions = hub_frame.select(pl.col(field).alias("question"))
+    if questions.height == 0:  # a check against no item would pass everything
+        raise DqError(f"benchmark '{spec.name}' ({label}): no items")
     out = questions.with_row_index("benchmark_index")
     info = {"name": spec.name, "source": label, "field": field, "rows": out.height}
     return out, info

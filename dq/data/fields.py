@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from dq.api.schema import ROW_FIELDS
 from dq.errors import DqError, did_you_mean
 
 #: dq's row fields, in the study's raw-row order (``row_id`` is derived).
-ROW_COLUMNS = ("source", "problem", "generated_solution", "expected_answer")
+ROW_COLUMNS = ROW_FIELDS
 
 
 def resolve_columns(

@@ -196,7 +196,7 @@ def read_hf(
     columns = dict(zip(ROW_COLUMNS, wanted, strict=True))
     frames, offset = [], 0
     for table in iter_hf_batches(name, config, split, list(dict.fromkeys(wanted)), **load_kwargs):
-        batch = check_strings(select_fields(pl.from_arrow(table), columns), spec)  # type: ignore[arg-type]
+        batch = check_strings(select_fields(pl.from_arrow(table), columns), spec, offset)  # type: ignore[arg-type]
         batch = batch.with_row_index("row_index", offset=offset)
         offset += batch.height
         frames.append(keep(batch) if keep else batch)

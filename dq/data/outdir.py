@@ -23,8 +23,31 @@ from dq.errors import DqError
 MARKER = ".dq-output"
 
 
-def check_target(out: Path, overwrite: bool, reads: Iterable[Path] = ()) -> None:
-    """Refuse an output folder dq may not write: one line naming the folder and why."""
+def _files(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() or p.is_symlink()}
+
+
+def owned_files(out: Path) -> set[str] | None:
+    """The files dq wrote into ``out`` (listed in its marker), or None when it has no marker."""
+    try:
+        listed = json.loads((out / MARKER).read_text(encoding="utf-8")).get("files")
+    except (OSError, ValueError):
+        return None
+    return set(listed) if isinstance(listed, list) else set()
+
+
+def foreign_files(out: Path) -> list[str]:
+    """Files in a dq output folder that dq did not write there (a reviewer's edits, notes...)."""
+    owned = owned_files(out) or set()
+    return sorted(_files(out) - owned - {MARKER})
+
+
+def check_target(out: Path, overwrite: bool, reads: Iterable[Path] = (), carry_foreign: bool = False) -> None:
+    """Refuse an output folder dq may not write: one line naming the folder and why.
+
+    ``--overwrite`` replaces a folder only when every file in it is one dq wrote (its marker lists
+    them); ``carry_foreign`` (``dq report``) keeps other files instead of refusing.
+    """
     out = out.resolve()
     if out == Path.cwd().resolve() or out == Path(out.anchor):
         raise DqError(f"{out}: refusing to use the current folder or a root as the output folder")
@@ -42,6 +65,13 @@ def check_target(out: Path, overwrite: bool, reads: Iterable[Path] = ()) -> None
         raise DqError(
             f"{out}: not a folder dq wrote (no {MARKER}); --overwrite replaces only dq's own "
             "output folders: choose another --out or empty it yourself"
+        )
+    foreign = foreign_files(out)
+    if foreign and not carry_foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise DqError(
+            f"{out}: holds files dq did not write ({shown}); --overwrite would delete them: "
+            "move them out or choose another --out"
         )
 
 
@@ -67,13 +97,19 @@ def clear_stale(out: Path) -> list[Path]:
 
 
 @contextlib.contextmanager
-def staged(out: Path, overwrite: bool, kind: str, reads: Iterable[Path] = ()) -> Iterator[Path]:
+def staged(
+    out: Path, overwrite: bool, kind: str, reads: Iterable[Path] = (), carry_foreign: bool = False
+) -> Iterator[Path]:
     """A temp folder to write ``out`` into; renamed into place when the block ends without error.
+
+    The marker written last lists every file dq put there; with ``carry_foreign`` the files of
+    ``out`` that dq did not write (copied into the temp folder by the caller) stay unlisted.
 
     The temp folder goes on any error, on SIGINT and on SIGTERM (which then raise
     KeyboardInterrupt / SystemExit as usual, so the caller's exit code stands).
     """
-    check_target(out, overwrite, reads)
+    check_target(out, overwrite, reads, carry_foreign)
+    foreign = set(foreign_files(out)) if carry_foreign and out.is_dir() else set()
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         clear_stale(out)
@@ -93,10 +129,14 @@ def staged(out: Path, overwrite: bool, kind: str, reads: Iterable[Path] = ()) ->
         signal.signal(signal.SIGTERM, on_term)
     try:
         yield work
-        (work / MARKER).write_text(json.dumps({"written_by": "dq", "kind": kind}) + "\n", encoding="utf-8")
-        _replace(work, out)
-    except OSError as exc:
-        raise DqError(f"{out}: cannot write the output folder: {exc.strerror or exc}") from None
+        # Only the final steps are "cannot write": an OSError from a stage is a bug (exit 3).
+        try:
+            files = sorted(_files(work) - foreign - {MARKER})
+            marker = {"written_by": "dq", "kind": kind, "files": files}
+            (work / MARKER).write_text(json.dumps(marker, indent=1) + "\n", encoding="utf-8")
+            _replace(work, out)
+        except OSError as exc:
+            raise DqError(f"{out}: cannot write the output folder: {exc.strerror or exc}") from None
     finally:
         if in_main:
             signal.signal(signal.SIGTERM, previous)

@@ -34,13 +34,8 @@ def run_pipeline(
 
 def execute(state: RunState, pm: pluggy.PluginManager) -> RunResult:
     """Run every stage of the plan into a temp folder; it becomes ``out_dir`` only when all succeed."""
-    reads = (
-        [Path(state.plan.input_spec)]
-        if state.plan.input_spec and not state.plan.input_spec.startswith("hf:")
-        else []
-    )
     stages = state.plan.stages
-    with staged(state.out_dir, state.overwrite, "run", reads) as work:
+    with staged(state.out_dir, state.overwrite, "run", state.plan.files_read) as work:
         state.work_dir = work
         try:
             pm.hook.dq_before_run(run=state)

@@ -13,11 +13,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from dq.api.rule import RowRule
-from dq.api.run import BoundCheck, BoundRule, Plan
-from dq.api.schema import MATCH_KINDS, BenchmarkSpec, RuleEntry, RuleSet
+from dq.api.run import BoundCheck, Plan
+from dq.api.schema import MATCH_KINDS, BenchmarkSpec, RuleSet
 from dq.data.benchmarks import (
     DEMO_BENCHMARK,
+    DEMO_SOURCE,
     KNOWN,
     demo_benchmark_spec,
     parse_benchmark_arg,
@@ -26,6 +26,8 @@ from dq.data.benchmarks import (
 )
 from dq.data.fields import ROW_COLUMNS
 from dq.errors import DqError, did_you_mean, validation_lines
+from dq.pipeline.problems import Problems
+from dq.pipeline.rule_binding import bind_rules
 from dq.pipeline.ruleset import load_rule_set
 from dq.plugins import Registry
 
@@ -40,24 +42,6 @@ class RunOptions:
     contamination_action: str | None = None
 
 
-class Problems:
-    """Config problems collected across the whole rule set, raised together as one DqError."""
-
-    def __init__(self, origin: str) -> None:
-        self.origin = origin
-        self.lines: list[str] = []
-
-    def add(self, where: str, message: str) -> None:
-        self.lines.append(f"{self.origin}: {where}: {message}" if where else f"{self.origin}: {message}")
-
-    def extend(self, lines: list[str]) -> None:
-        self.lines.extend(lines)
-
-    def raise_if_any(self) -> None:
-        if self.lines:
-            raise DqError("\n".join(dict.fromkeys(self.lines)))
-
-
 def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions | None = None) -> Plan:
     """The validated plan of ``rules_path`` with the command line's ``options``; all problems at once."""
     options = options or RunOptions()
@@ -65,6 +49,7 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
     if options.contamination_action:
         for entry in rule_set.contamination:
             entry.action = options.contamination_action  # type: ignore[assignment]
+            entry.kind_actions = {}  # "override every check's action" includes its kinds' actions
     problems = Problems(rule_set.source_path)
     rules = bind_rules(rule_set, registry, problems)
     stages = _stages(rule_set, registry, problems)
@@ -75,6 +60,7 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
     benchmarks = _benchmarks(rule_set, options, input_spec is None, problems)
     declared = [b.name for b in rule_set.benchmarks] + [parse_name(a) for a in options.benchmarks]
     checks = _checks(rule_set, registry, benchmarks, declared, problems)
+    _gates_have_a_stage(rule_set, stages, problems)
     reporters = [
         _component(registry, "reporters", n, None, f"reports[{i}]", problems)
         for i, n in enumerate(rule_set.reports)
@@ -95,62 +81,14 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
     )
 
 
-def describe_params(rule_cls: type[RowRule]) -> str:
-    parts = []
-    for name, info in rule_cls.Params.model_fields.items():
-        ann = getattr(info.annotation, "__name__", str(info.annotation))
-        parts.append(f"{name} ({ann})" if info.is_required() else f"{name} ({ann}, default {info.default!r})")
-    return ", ".join(parts) or "none"
-
-
-def bind_rule(entry: RuleEntry, index: int, registry: Registry, origin: str) -> BoundRule:
-    """One ``[[rules]]`` entry bound to its rule class; every problem of the entry in one DqError."""
-    problems = Problems(origin)
-    bound = _bind_rule(entry, index, registry, problems)
-    problems.raise_if_any()
-    assert bound is not None
-    return bound
-
-
-def _bind_rule(entry: RuleEntry, index: int, registry: Registry, problems: Problems) -> BoundRule | None:
-    where = f"rules[{index}]"
-    rule_cls = registry.find("rules", entry.rule)
-    if rule_cls is None:
-        problems.add(where, registry.unknown("rules", entry.rule))
-        return None
-    try:
-        params = rule_cls.Params.model_validate(entry.params)
-    except ValidationError as exc:
-        context = f"; valid parameters: {describe_params(rule_cls)}"
-        label = f" (rule '{entry.rule}')"
-        lines = validation_lines(
-            problems.origin, where, exc, lambda loc: rule_cls.Params.model_fields, context, label
+def _gates_have_a_stage(rule_set: RuleSet, stages: list[Any], problems: Problems) -> None:
+    """Configured gates must run: a pipeline without a stage that provides matches skips them all."""
+    if rule_set.contamination and stages and not any("matches" in s.provides for s in stages):
+        problems.add(
+            "pipeline",
+            "contamination checks are configured but no stage runs them (add dq.gate after dq.split); "
+            "a gate that never runs must not pass",
         )
-        problems.extend([line.replace("unknown key", "unknown parameter") for line in lines])
-        return None
-    rule = rule_cls(params)
-    for message in rule.config_problems():
-        problems.add(f"{where} (rule '{entry.rule}')", message)
-    return BoundRule(index, entry.id or rule_cls.default_reason(), entry.action, rule)
-
-
-def bind_rules(rule_set: RuleSet, registry: Registry, problems: Problems | None = None) -> list[BoundRule]:
-    """Every ``[[rules]]`` entry bound; reject reasons must be distinct."""
-    own = problems or Problems(rule_set.source_path)
-    bound = [_bind_rule(e, i, registry, own) for i, e in enumerate(rule_set.rules)]
-    seen: dict[str, int] = {}
-    for b in bound:
-        if b is None:
-            continue
-        if b.reason in seen:
-            own.add(
-                f"rules[{b.index}]",
-                f"reject reason '{b.reason}' already used by rules[{seen[b.reason]}]; give one of them a distinct id",
-            )
-        seen[b.reason] = b.index
-    if problems is None:
-        own.raise_if_any()
-    return [b for b in bound if b is not None]
 
 
 def _component(
@@ -209,15 +147,24 @@ def _benchmarks(
         except DqError as exc:
             problems.lines.append(exc.message)
             continue
+        if spec.name in replaced:  # two files called test.jsonl: one would silently vanish
+            problems.lines.append(
+                f"--benchmark {arg}: a second benchmark named '{spec.name}'; name each: --benchmark NAME=PATH"
+            )
         replaced[spec.name] = spec
     specs: dict[str, BenchmarkSpec] = {}
     for i, declared in enumerate(rule_set.benchmarks):
+        if declared.name in specs:
+            problems.add(f"benchmarks[{i}].name", f"a second benchmark named '{declared.name}'")
         if declared.name in replaced:
             continue  # --benchmark NAME=... replaces the rule set's benchmark of that name
         try:
             specs[declared.name] = resolve_benchmark(declared)
         except DqError as exc:
             problems.add(f"benchmarks[{i}]", exc.message)
+    for name, spec in {**specs, **replaced}.items():
+        if spec.path and spec.path != DEMO_SOURCE and not Path(spec.path).is_file():
+            problems.lines.append(f"{spec.path}: benchmark file not found (benchmark '{name}')")
     return {**specs, **replaced}
 
 

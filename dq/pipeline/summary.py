@@ -49,20 +49,25 @@ def share_rows(shares: dict[str, Any]) -> list[tuple[str, str]]:
 
 def summary_rows(state: RunState) -> list[tuple[str, str]]:
     """(label, value) pairs shared by the terminal table and the Markdown report."""
-    rows = [
-        ("input", str(state.input_info.get("path"))),
-        ("rows in", str(state.input_info.get("rows", state.require("rows").height))),
-        ("considered (after skip rules)", str(state.require("considered").height)),
-        ("accepted", str(state.require("accepted").height)),
-        ("rejected", str(state.require("rejected").height)),
-    ]
+    rows = [("input", str(state.input_info.get("path")))]
+    # A custom pipeline may end early: show what the stages that ran produced, nothing more.
+    if state.rows is not None:
+        rows.append(("rows in", str(state.input_info.get("rows", state.rows.height))))
+    for label, table in (
+        ("considered (after skip rules)", state.considered),
+        ("accepted", state.accepted),
+        ("rejected", state.rejected),
+    ):
+        if table is not None:
+            rows.append((label, str(table.height)))
     rows += [(f"  rejected {reason}", str(n)) for reason, n in state.reject_reasons.items()]
-    split = state.require("split")
-    rows += [
-        ("train rows / groups", f"{state.require('train').height} / {split.train_groups}"),
-        ("val rows / groups", f"{state.require('val').height} / {split.val_groups}"),
-    ]
-    rows += share_rows(val_shares(state))
+    split = state.split
+    if split is not None and state.train is not None and state.val is not None:
+        rows += [
+            ("train rows / groups", f"{state.train.height} / {split.train_groups}"),
+            ("val rows / groups", f"{state.val.height} / {split.val_groups}"),
+        ]
+        rows += share_rows(val_shares(state))
     for gate in state.gates:
         extra = f", {gate.dropped_rows} rows dropped" if gate.dropped_rows else ""
         rows.append((f"gate {gate.name}", f"{gate.status.upper()} ({gate.matches} matches{extra})"))

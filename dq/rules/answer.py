@@ -6,6 +6,7 @@ import polars as pl
 from pydantic import Field
 
 from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.api.schema import RowField
 from dq.text import vector
 
 
@@ -27,7 +28,7 @@ class MissingBox(RowRule):
     columns = ("generated_solution",)
 
     class Params(RuleParams):
-        column: str = Field("generated_solution", description="Column holding the solution text.")
+        column: RowField = Field("generated_solution", description="Column holding the solution text.")
 
     def failing_rows(self, ctx: RuleContext) -> pl.Series:
         return _boxed(ctx, self.params.column).is_null()
@@ -48,8 +49,8 @@ class BoxedMismatch(RowRule):
     columns = ("generated_solution", "expected_answer")
 
     class Params(RuleParams):
-        column: str = Field("generated_solution", description="Column holding the solution text.")
-        answer_column: str = Field("expected_answer", description="Column with the label.")
+        column: RowField = Field("generated_solution", description="Column holding the solution text.")
+        answer_column: RowField = Field("expected_answer", description="Column with the label.")
 
     def failing_rows(self, ctx: RuleContext) -> pl.Series:
         boxed = vector.gate_normalize(_boxed(ctx, self.params.column))

@@ -10,6 +10,7 @@ import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from dq.api.rule import RowRule, RuleContext, RuleParams
+from dq.api.schema import RowField
 from dq.data.fields import ROW_COLUMNS
 from dq.errors import DqError
 from dq.text import linear_regex, vector
@@ -27,7 +28,7 @@ class ColumnIn(RowRule):
     groups = ("filter",)
 
     class Params(RuleParams):
-        column: str = Field("source", description="Column to test.")
+        column: RowField = Field("source", description="Column to test.")
         values: list[str] = Field(description="Allowed values.")
 
     def failing_rows(self, ctx: RuleContext) -> pl.Expr:
@@ -47,7 +48,7 @@ class Phrases(RowRule):
     groups = ("text",)
 
     class Params(RuleParams):
-        column: str = Field("generated_solution", description="Column to search.")
+        column: RowField = Field("generated_solution", description="Column to search.")
         phrases: dict[str, str] = Field(description='Named phrases: name = "substring".')
         lowercase: bool = Field(True, description="Match against text.lower().")
 
@@ -93,7 +94,7 @@ class Regexes(RowRule):
     groups = ("text",)
 
     class Params(RuleParams):
-        column: str = Field("problem", description="Column to search.")
+        column: RowField = Field("problem", description="Column to search.")
         patterns: dict[str, str] = Field(description="Named regexes: name = 'pattern'.")
         ignorecase: bool = Field(True, description="Compile with re.IGNORECASE.")
         python_re_timeout_s: float = Field(

@@ -43,7 +43,7 @@ from dq.api.rule import RuleContext
 from dq.api.schema import RuleEntry
 from dq.errors import DqError
 from dq.pipeline.curation import rule_mask
-from dq.pipeline.plan import bind_rule
+from dq.pipeline.rule_binding import bind_rule
 from dq.plugins import Registry, build_registry, make_plugin_manager
 
 __all__ = ["RuleCase", "load_rule_cases", "default_registry", "evaluate_rule"]

@@ -29,7 +29,17 @@ class Crash(Stage):
         raise RuntimeError("the plugin author forgot a case")
 
 
+class MissingFile(Stage):
+    """A bug that raises an OSError: still a bug (exit 3), not "cannot write the output folder"."""
+
+    name = "misbehaving.missing_file"
+
+    def run(self, state: Any) -> None:
+        open("/nonexistent/dq/file.txt").read()  # noqa: SIM115 - the point is the error
+
+
 @hookimpl
 def dq_register_stages(register: Callable[[type], None]) -> None:
     register(Sleep)
     register(Crash)
+    register(MissingFile)
