@@ -179,11 +179,22 @@ def read_file(
 ) -> pl.DataFrame:
     """A whole file's mapped fields as one table (batches concatenated)."""
     columns = resolve_columns(file_columns(path), mapping, str(path), fields, strict)
-    frames = list(iter_file_batches(path, columns))
-    frame = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.String for c in columns})
+    if path.suffix.lower() == ".parquet":
+        frame = _whole_parquet(path, columns)  # one read, no batch copies: the run holds it anyway
+    else:
+        frames = list(iter_file_batches(path, columns))
+        frame = pl.concat(frames) if frames else pl.DataFrame(schema={c: pl.String for c in columns})
     if frame.height == 0:
         raise DqError(f"{path}: empty input (no rows)")
     return frame
+
+
+def _whole_parquet(path: Path, columns: dict[str, str]) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(path, columns=list(dict.fromkeys(columns.values())))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DqError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
+    return check_strings(select_fields(frame, columns), str(path))
 
 
 def read_rows(

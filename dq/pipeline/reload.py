@@ -40,23 +40,32 @@ LEAKAGE = "train_val_overlap"
 
 
 def write_row_index(state: RunState, path: Path) -> str:
-    """Write ``raw/index.jsonl`` (see the module docstring) and return its sha256."""
+    """Write ``raw/index.jsonl`` (see the module docstring) and return its sha256.
+
+    Short lines for every row; the full row only for the few a gate dropped (built for those
+    rows alone: building it for every row would escape every solution text again).
+    """
     accepted, split = state.require("accepted"), state.require("split")
     frames = []
     for side in SIDES:
         final = state.require(side)["row_index"]
         frames.append(
-            accepted[getattr(split, side)]
-            .select("row_index", *RAW_FIELDS)
-            .with_columns(split=pl.lit(side), dropped=~pl.col("row_index").is_in(final.implode()))
+            accepted.select("row_index")[getattr(split, side)].with_columns(
+                split=pl.lit(side), dropped=~pl.col("row_index").is_in(final.implode())
+            )
         )
+    rows = pl.concat(frames).with_row_index("_pos")
     short: list[tuple[str, pl.Expr | Raw]] = [
         ("split", pl.col("split")),
         ("row_index", Raw(pl.col("row_index").cast(pl.String))),
     ]
-    full = object_line([*short, ("dropped", Raw(pl.lit("true"))), *((f, pl.col(f)) for f in RAW_FIELDS)])
-    line = pl.when(pl.col("dropped")).then(full).otherwise(object_line(short))
-    return write_lines(pl.concat(frames), line, path)
+    lines = rows.select("_pos", line=object_line(short))
+    dropped = rows.filter(pl.col("dropped"))
+    if dropped.height:
+        full = object_line([*short, ("dropped", Raw(pl.lit("true"))), *((f, pl.col(f)) for f in RAW_FIELDS)])
+        content = dropped.join(accepted.select("row_index", *RAW_FIELDS), on="row_index", how="left")
+        lines = lines.update(content.select("_pos", line=full), on="_pos")
+    return write_lines(lines, pl.col("line"), path)
 
 
 def write_reports(state: RunState, work: Path) -> None:
