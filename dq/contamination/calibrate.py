@@ -52,6 +52,77 @@ def _added_sentence(text: str, rng: random.Random) -> str:
     return f"{text} {rng.choice(FILLERS)}" if rng.random() < 0.5 else f"{rng.choice(FILLERS)} {text}"
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+DISTRACTORS = (
+    "Her neighbor keeps 14 goldfish.",
+    "The shop opened 3 years ago.",
+    "It was 72 degrees outside that day.",
+    "There are 25 students in the class next door.",
+)
+SYNONYMS = {
+    "buys": "purchases",
+    "bought": "purchased",
+    "has": "owns",
+    "gets": "receives",
+    "total": "sum",
+    "how many": "what number of",
+    "each": "every",
+    "makes": "earns",
+    "spends": "pays",
+    "find": "determine",
+    "what is": "compute",
+    "number": "count",
+    "many": "a lot of",
+}
+
+
+def _one_number(text: str, rng: random.Random, edit: Callable[[re.Match[str]], str]) -> str:
+    spots = list(_NUMBER.finditer(text))
+    if not spots:
+        return text
+    m = rng.choice(spots)
+    return text[: m.start()] + edit(m) + text[m.end() :]
+
+
+def _one_number_changed(text: str, rng: random.Random) -> str:
+    return _one_number(text, rng, lambda m: str(int(float(m.group())) + rng.randint(1, 9)))
+
+
+def _number_removed(text: str, rng: random.Random) -> str:
+    return re.sub(r"  +", " ", _one_number(text, rng, lambda m: ""))
+
+
+def _numbers_scaled(text: str, rng: random.Random) -> str:
+    factor = rng.choice((2, 3, 10))
+    return _NUMBER.sub(lambda m: m.group() if "." in m.group() else str(int(m.group()) * factor), text)
+
+
+def _distractor_with_number(text: str, rng: random.Random) -> str:
+    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
+    sentences.insert(rng.randrange(len(sentences)) if sentences else 0, rng.choice(DISTRACTORS))
+    return " ".join(sentences)
+
+
+def _synonym_swap(text: str, rng: random.Random) -> str:
+    for word, other in SYNONYMS.items():
+        text = re.sub(rf"\b{word}\b", other, text, flags=re.IGNORECASE)
+    return text
+
+
+def _template_paraphrase(text: str, rng: random.Random) -> str:
+    """Reordered clauses, swapped synonyms and a lead-in: the lexical edit of a rewrite."""
+    return (
+        f"{rng.choice(('Consider this.', 'Here is a problem.', 'Suppose the following.'))} "
+        + _synonym_swap(_clause_reorder(text, rng), rng)
+    )
+
+
+#: What calibration cannot measure: planted edits are lexical; real LLM rewrites are not.
+LIMITS = (
+    "planted copies are rule-based edits; real LLM rewrites (same quantities and answer, new wording) "
+    "are not planted and their recall is not measured here: see docs/contamination.md"
+)
+
 PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "verbatim": lambda t, r: t,
     "case_space_unicode": _case_space_unicode,
@@ -59,6 +130,12 @@ PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
     "word_swap": _word_swap,
     "clause_reorder": _clause_reorder,
     "added_sentence": _added_sentence,
+    "one_number_changed": _one_number_changed,
+    "number_removed": _number_removed,
+    "numbers_scaled": _numbers_scaled,
+    "distractor_with_number": _distractor_with_number,
+    "synonym_swap": _synonym_swap,
+    "template_paraphrase": _template_paraphrase,
 }
 
 
@@ -96,6 +173,7 @@ def calibrate(
             for name in benchmarks
         },
         "checks": {},
+        "limits": LIMITS,
     }
     for bound in plan.checks:
         options = bound.check.options
@@ -107,27 +185,50 @@ def calibrate(
             total = truth.filter(pl.col("kind") == kind).height
             recall[kind] = round(found.filter(pl.col("kind") == kind).height / total, 4) if total else None
         false_rows = matches.filter(pl.col("pos") < clean.len())
+        examples = [
+            {
+                "problem": str(clean[int(r["pos"])])[:300],
+                "benchmark": r["benchmark"],
+                "benchmark_index": int(r["benchmark_index"]),
+                "kind": r.get("kind"),
+                "score": r.get("score"),
+            }
+            for r in false_rows.unique("pos", keep="first", maintain_order=True).head(5).iter_rows(named=True)
+        ]
         result["checks"][f"{bound.name}[{bound.index}]"] = {
             "options": options.model_dump(),
             "recall": recall,
             "clean_rows_flagged": false_rows["pos"].n_unique(),
             "clean_pairs_flagged": false_rows.height,
+            "clean_examples": examples,
         }
     return result
 
 
 def format_table(result: dict[str, Any]) -> str:
-    kinds = list(PERTURBATIONS)
+    """Recall per planted kind (rows) and check (columns), clean rows flagged with examples, limits."""
+    checks = list(result["checks"])
+    width = max([14, *(len(c) for c in checks)])
     lines = [
         f"planted {result['planted_rows']} rows ("
         + ", ".join(f"{n} per kind from {b}" for b, n in result["per_kind"].items())
-        + ") "
-        f"into {result['clean_rows']} clean problems",
+        + f") into {result['clean_rows']} clean problems",
         "",
+        f"{'planted kind':24s}" + "".join(f" {c:>{width}s}" for c in checks),
     ]
-    header = f"{'check':22s} " + " ".join(f"{k[:14]:>14s}" for k in kinds) + f" {'clean flagged':>14s}"
-    lines += [header, "-" * len(header)]
-    for name, r in result["checks"].items():
-        cells = " ".join(f"{(r['recall'][k] or 0) * 100:13.1f}%" for k in kinds)
-        lines.append(f"{name:22s} {cells} {r['clean_rows_flagged']:14d}")
+    lines.append("-" * len(lines[-1]))
+    for kind in PERTURBATIONS:
+        cells = "".join(
+            f" {(result['checks'][c]['recall'][kind] or 0) * 100:>{width - 1}.1f}%" for c in checks
+        )
+        lines.append(f"{kind:24s}{cells}")
+    flagged = "".join(f" {result['checks'][c]['clean_rows_flagged']:>{width}d}" for c in checks)
+    lines += [f"{'clean rows flagged':24s}{flagged}", ""]
+    for check in checks:
+        for example in result["checks"][check]["clean_examples"][:3]:
+            lines.append(
+                f"  {check} flagged clean: {example['problem'][:90]!r} ~ "
+                f"{example['benchmark']}[{example['benchmark_index']}] ({example['kind'] or 'match'})"
+            )
+    lines += ["", f"Not measured: {result['limits']}."]
     return "\n".join(lines)
