@@ -133,7 +133,10 @@ def test_calibrate_command_reports_recall_per_kind(tmp_path: Path) -> None:
     minhash = cal["checks"]["dq.minhash[1]"]["recall"]
     assert minhash["verbatim"] == 1.0 and minhash["word_swap"] >= 0.9 and minhash["added_sentence"] >= 0.9
     assert cal["checks"]["dq.exact[0]"]["recall"]["word_swap"] == 0.0
-    assert "clean rows flagged" in result.output and "Not measured: planted copies are rule-based" in result.output
+    assert (
+        "clean rows flagged" in result.output
+        and "Not measured: planted copies are rule-based" in result.output
+    )
     assert cal["planted_rows"] == 10 * 12 and cal["per_kind"] == {"gsm8k-demo": 10}
     for kind in ("number_removed", "distractor_with_number", "numbers_scaled", "one_number_changed"):
         assert minhash[kind] >= 0.9, (kind, minhash)
