@@ -216,3 +216,18 @@ def test_exit_codes_are_in_the_help() -> None:
     assert result.returncode == 0
     for code in ("0", "1", "2", "3", "130"):
         assert re.search(rf"^\s+{code}\s+\w", result.stdout, flags=re.M), code
+
+
+def test_a_closed_output_pipe_is_141_not_a_gate_failure() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dq", "rules", "schema"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        cwd=ROOT,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader leaves before dq writes, as `| head` does after its lines
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, err
+    assert "Traceback" not in err

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
+from click.utils import PacifyFlushWrapper
 
 from dq.cli.benchmarks import benchmarks
 from dq.cli.inspect import plugins, rules, stages
 from dq.cli.report import report
 from dq.cli.run import run, validate
 from dq.cli.runtime import runtime
-from dq.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, DqError, internal_error_line
+from dq.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    DqError,
+    internal_error_line,
+)
 
 EXIT_CODES = """\b
 Exit codes (every command):
@@ -20,6 +29,7 @@ Exit codes (every command):
   2    usage, config or input error: one line naming file, line, field or TOML path
   3    internal error: one line and the path of a saved traceback
   130  interrupted (Ctrl-C or SIGTERM); nothing partial is left behind
+  141  the reader of dq's output went away (a closed pipe, as with `| head`)
 """
 
 
@@ -72,8 +82,13 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:  # `dq ... | head`: the reader left; as a shell reports SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except SystemExit as exc:
         code = exc.code
+X
+            sys.exit(EXIT_BROKEN_PIPE)
         if isinstance(code, int) and code >= 128 + 1:  # a signal turned into SystemExit (SIGTERM)
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
