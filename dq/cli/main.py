@@ -87,7 +87,7 @@ def main() -> None:
         sys.exit(EXIT_BROKEN_PIPE)
     except SystemExit as exc:
         code = exc.code
-X
+        if type(sys.stdout).__name__ == PacifyFlushWrapper.__name__:  # click's EPIPE handling exits 1
             sys.exit(EXIT_BROKEN_PIPE)
         if isinstance(code, int) and code >= 128 + 1:  # a signal turned into SystemExit (SIGTERM)
             click.echo("Interrupted.", err=True)
