@@ -6,7 +6,6 @@ import os
 import sys
 
 import click
-from click.utils import PacifyFlushWrapper
 
 from dq.cli.benchmarks import benchmarks
 from dq.cli.inspect import plugins, rules, stages
@@ -87,7 +86,7 @@ def main() -> None:
         sys.exit(EXIT_BROKEN_PIPE)
     except SystemExit as exc:
         code = exc.code
-        if type(sys.stdout).__name__ == PacifyFlushWrapper.__name__:  # click's EPIPE handling exits 1
+        if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # click wraps stdout on EPIPE, then exits 1
             sys.exit(EXIT_BROKEN_PIPE)
         if isinstance(code, int) and code >= 128 + 1:  # a signal turned into SystemExit (SIGTERM)
             click.echo("Interrupted.", err=True)
