@@ -64,10 +64,21 @@ for command in (run, validate, rules, plugins, stages, benchmarks, report):
     cli.add_command(command)
 
 
+def _flushed() -> bool:
+    """Flush stdout now; False when its reader has gone (the rest is thrown away)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+    return True
+
+
 def main() -> None:
     """Console entry point: every outcome maps to one documented exit code."""
     try:
         code = cli.main(standalone_mode=False)
+        sys.stdout.flush()  # a closed pipe shows here, not later at interpreter exit
     except DqError as exc:
         for line in exc.message.splitlines():
             click.echo(f"Error: {line}", err=True)
@@ -86,7 +97,7 @@ def main() -> None:
         sys.exit(EXIT_BROKEN_PIPE)
     except SystemExit as exc:
         code = exc.code
-        if type(sys.stdout).__name__ == "PacifyFlushWrapper":  # click wraps stdout on EPIPE, then exits 1
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper") or not _flushed():  # the reader left
             sys.exit(EXIT_BROKEN_PIPE)
         if isinstance(code, int) and code >= 128 + 1:  # a signal turned into SystemExit (SIGTERM)
             click.echo("Interrupted.", err=True)
