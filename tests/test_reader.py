@@ -36,26 +36,24 @@ def test_a_64_mb_jsonl_row_reads_like_any_other(tmp_path: Path) -> None:
     assert rows["generated_solution"][1] == huge and rows["problem"][2] == "last"
 
 
-def test_a_malformed_benchmark_line_is_named(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("lines", "expect"),
+    [
+        ('{"question": "a"}\n{"question": "b"}\n{"question": \n', ":3: malformed JSON"),
+        ('{"question": "a"}\n{"question": 7}\n', ":2: field 'question'"),
+        ("", ": empty input"),
+    ],
+    ids=["malformed-line", "not-text", "empty"],
+)
+def test_a_bad_benchmark_file_is_named_with_its_line(tmp_path: Path, lines: str, expect: str) -> None:
     data = tmp_path / "in.jsonl"
     data.write_text(json.dumps({**ROW, "problem_source": "gsm8k"}) + "\n")
     bench = tmp_path / "b.jsonl"
-    bench.write_text('{"question": "a"}\n{"question": "b"}\n{"question": \n')
+    bench.write_text(lines)
     result = dq(
         "run", "--rules", STRICT, "--input", data, "--benchmark", f"gsm8k={bench}", "--out", tmp_path / "o"
     )
-    assert result.exit_code == 2 and f"{bench}:3: malformed JSON" in result.output, result.output
-
-
-def test_a_benchmark_question_that_is_not_text_is_named(tmp_path: Path) -> None:
-    data = tmp_path / "in.jsonl"
-    data.write_text(json.dumps({**ROW, "problem_source": "gsm8k"}) + "\n")
-    bench = tmp_path / "b.jsonl"
-    bench.write_text('{"question": "a"}\n{"question": 7}\n')
-    result = dq(
-        "run", "--rules", STRICT, "--input", data, "--benchmark", f"gsm8k={bench}", "--out", tmp_path / "o"
-    )
-    assert result.exit_code == 2 and f"{bench}:2: field 'question'" in result.output, result.output
+    assert result.exit_code == 2 and f"{bench}{expect}" in result.output, result.output
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
