@@ -26,7 +26,7 @@ def run_pipeline(
 ) -> tuple[RunResult, RunState]:
     """Run a rule set end to end; every config error surfaces (from the plan) before any data is read."""
     plan = build_plan(rules_path, registry, options)
-    if any(stage.name == "dq.gate" for stage in plan.stages):
+    if any("matches" in stage.provides for stage in plan.stages):  # a stage that gates needs them
         check_hub(plan.benchmarks)  # an unreachable Hub fails now, not after load/curate/split
     state = RunState(plan=plan, out_dir=out_dir, quiet=quiet, overwrite=overwrite)
     return execute(state, pm), state

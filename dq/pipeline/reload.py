@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 
 from dq.api.run import Plan, RunState, SplitResult, Stage, StageInputMissing
+from dq.data.benchmarks import DEMO_SOURCE
 from dq.data.jsonl import Raw, object_line, write_lines
 from dq.data.reader import file_sha256, iter_jsonl
 from dq.data.rows import RAW_FIELDS
@@ -169,7 +170,7 @@ def plan_for(
 def _recorded_benchmarks(manifest: dict[str, Any], demo: bool, more: Sequence[str]) -> list[str]:
     """``NAME=SOURCE#FIELD`` for each benchmark the run recorded (none when a demo run's own suffices)."""
     recorded = manifest.get("benchmarks") or {}
-    if demo and not more and all(b.get("source") == "demo:" for b in recorded.values()):
+    if demo and not more and all(b.get("source") == DEMO_SOURCE for b in recorded.values()):
         return []
     return [f"{name}={b['source']}#{b.get('field', '')}" for name, b in recorded.items() if b.get("source")]
 
