@@ -1,0 +1,1 @@
+"""Audits of training artifacts (LoRA adapters) from their metadata, never their weights."""

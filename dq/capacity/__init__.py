@@ -1,0 +1,1 @@
+"""LoRA capacity: trainable parameters, adapter sizes and the information budget, from a config."""
