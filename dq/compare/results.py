@@ -1,0 +1,186 @@
+"""Result folders in the study's schema (SEED_CONTRACTS §5.5, §6.8, §6.10), read into plain records.
+
+A folder is recognised by its own ``summary.json``: an evaluation has ``primary_metric.name ==
+"gsm8k_accuracy"``; a training run has ``"validation_mean_nll"`` (an LR-selection run when its
+``run_id`` starts with ``lr-select`` or its metrics use the ``small_val`` split). Condition, seed
+and checkpoint are read from each run's records, never from folder names.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dq.errors import DqError
+
+BASELINE = "baseline"
+#: The eval summary of the untuned model says ``condition: "base"``; figures call it baseline.
+BASE_CONDITIONS = ("base", "baseline")
+
+
+@dataclass
+class EvalRun:
+    """One GSM8K evaluation: accuracy, failures, tokens and (when present) per-item correctness."""
+
+    path: Path
+    run_id: str
+    condition: str
+    seed: int | None
+    checkpoint: str
+    correct: int
+    total: int
+    accuracy: float
+    extraction_failures: int
+    tokens: int
+    predictions: dict[int, bool] | None = None
+
+
+@dataclass
+class TrainRun:
+    """One training run: its validation NLL by step (``*_val`` metrics rows) and selection."""
+
+    path: Path
+    run_id: str
+    condition: str
+    seed: int | None
+    peak_lr: float | None
+    lr_selection: bool
+    val_nll: dict[int, float] = field(default_factory=dict)
+    best_step: int | None = None
+
+
+@dataclass
+class Study:
+    """Everything ``dq compare`` read."""
+
+    evals: list[EvalRun] = field(default_factory=list)
+    train: list[TrainRun] = field(default_factory=list)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise DqError(f"{path}: not readable JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise DqError(f"{path}: expected a JSON object")
+    return data
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise DqError(f"{path}:{lineno}: not valid JSON: {exc}") from None
+            if not isinstance(row, dict):
+                raise DqError(f"{path}:{lineno}: expected a JSON object")
+            out.append(row)
+    return out
+
+
+def _field(summary: dict[str, Any], path: Path, *keys: str) -> Any:
+    value: Any = summary
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            raise DqError(f"{path}: field '{'.'.join(keys)}' missing")
+        value = value[key]
+    return value
+
+
+def _predictions(path: Path) -> dict[int, bool] | None:
+    if not path.is_file():
+        return None
+    out = {}
+    for lineno, row in enumerate(_lines(path), 1):
+        index, correct = row.get("benchmark_index"), row.get("correct")
+        if not isinstance(index, int) or not isinstance(correct, bool):
+            raise DqError(f"{path}:{lineno}: fields 'benchmark_index' (int) and 'correct' (bool) required")
+        out[index] = correct
+    return out
+
+
+def read_eval(folder: Path, summary: dict[str, Any]) -> EvalRun:
+    where = folder / "summary.json"
+    metric = _field(summary, where, "primary_metric")
+    condition = str(_field(summary, where, "condition"))
+    return EvalRun(
+        path=folder,
+        run_id=str(summary.get("run_id", folder.name)),
+        condition=BASELINE if condition in BASE_CONDITIONS else condition,
+        seed=summary.get("seed"),
+        checkpoint=str(_field(summary, where, "checkpoint")),
+        correct=int(_field(metric, where, "correct")),
+        total=int(_field(metric, where, "total")),
+        accuracy=float(_field(metric, where, "value")),
+        extraction_failures=int(summary.get("extraction_failures") or 0),
+        tokens=int((summary.get("token_count") or {}).get("total") or 0),
+        predictions=_predictions(folder / "predictions.jsonl"),
+    )
+
+
+def read_train(folder: Path, summary: dict[str, Any]) -> TrainRun:
+    where = folder / "summary.json"
+    run_id = str(summary.get("run_id", folder.name))
+    metrics = folder / "metrics.jsonl"
+    rows = _lines(metrics) if metrics.is_file() else []
+    val = [
+        r for r in rows if str(r.get("split", "")).endswith("_val") and isinstance(r.get("eval_metric"), dict)
+    ]
+    splits = {str(r.get("split")) for r in val}
+    lr = (summary.get("learning_rate") or {}).get("peak_lr")
+    if lr is None:
+        lr = next((r.get("peak_lr") for r in rows if r.get("peak_lr") is not None), None)
+    run = TrainRun(
+        path=folder,
+        run_id=run_id,
+        condition=str(_field(summary, where, "condition")),
+        seed=summary.get("seed"),
+        peak_lr=float(lr) if lr is not None else None,
+        lr_selection=run_id.startswith("lr-select") or "small_val" in splits,
+        val_nll={int(r["step"]): float(r["eval_metric"]["value"]) for r in val},
+        best_step=summary.get("best_validation_step"),
+    )
+    if not run.val_nll:  # a summary without metrics still says its best NLL
+        value = (summary.get("primary_metric") or {}).get("value")
+        if value is not None:
+            run.val_nll = {int(run.best_step or 0): float(value)}
+    return run
+
+
+def read_study(folders: list[Path]) -> Study:
+    """Read every result folder; a folder that is none of the known kinds is an error naming it."""
+    study = Study()
+    for folder in folders:
+        summary = _json(folder / "summary.json")
+        name = (summary.get("primary_metric") or {}).get("name")
+        if name == "gsm8k_accuracy":
+            study.evals.append(read_eval(folder, summary))
+        elif name == "validation_mean_nll":
+            study.train.append(read_train(folder, summary))
+        else:
+            raise DqError(
+                f"{folder / 'summary.json'}: primary_metric.name {name!r} is neither gsm8k_accuracy "
+                "(an evaluation) nor validation_mean_nll (a training run)"
+            )
+    return study
+
+
+def result_folders(paths: list[Path]) -> list[Path]:
+    """Each path that holds a summary.json, else its subfolders that do (a results root), sorted."""
+    out: list[Path] = []
+    for path in paths:
+        if (path / "summary.json").is_file():
+            out.append(path)
+            continue
+        found = sorted(p.parent for p in path.glob("*/summary.json"))
+        if not found:
+            raise DqError(f"{path}: no summary.json in it or in its subfolders; not a result folder")
+        out += found
+    return out
