@@ -1,0 +1,80 @@
+"""Render throughput: the fast Qwen3 path vs per-row apply_chat_template, on OpenMath-shaped rows.
+
+    python bench/bench_render.py                    # 20,000 rows (fast) / 2,000 rows (template)
+    python bench/bench_render.py --rows 1000000     # the full measure
+
+Rows are the shared OpenMathInstruct-2 sample (../shared/data) with the study's system prompt,
+replicated to ``--rows``; they are rendered in chunks of ``--chunk`` through ``render_batch``
+(ids kept per chunk, then dropped) and ``token_counts``. Prints rows/s, MB/s of row text, tokens
+and peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SYSTEM = "You are a careful math solver. Solve the problem step by step. Put the final answer in \\boxed{}."
+
+
+def sample_rows(shared: Path) -> list[list[dict[str, str]]]:
+    path = shared / "data" / "openmathinstruct2" / "nemo_skills_sample.jsonl"
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [
+        [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": r["problem"]},
+            {"role": "assistant", "content": r["generated_solution"]},
+        ]
+        for r in rows
+    ]
+
+
+def measure(label: str, render: object, convs: list, rows: int, chunk: int) -> None:
+    """Render ``rows`` rows (cycling ``convs``) in chunks; print the figures."""
+    nbytes = sum(len(m["content"].encode()) for c in convs for m in c)
+    tokens, start = 0, time.perf_counter()
+    done = 0
+    while done < rows:
+        n = min(chunk, rows - done)
+        batch = [convs[(done + k) % len(convs)] for k in range(n)]
+        out = render(batch)  # type: ignore[operator]
+        tokens += sum(out.full_lens) if hasattr(out, "full_lens") else sum(map(len, out.full_ids))
+        done += n
+    secs = time.perf_counter() - start
+    mb = nbytes / len(convs) * rows / 1e6
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        f"{label:<34} rows {rows:>9,}  {secs:8.2f} s  {rows / secs:>10,.0f} rows/s  {mb / secs:7.2f} MB/s"
+        f"  {tokens / secs:>11,.0f} tok/s  peak RSS {rss:,.0f} MB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--template-rows", type=int, default=2_000)
+    parser.add_argument("--chunk", type=int, default=10_000)
+    parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from dq.render.renderers import ChatTemplateRenderer, Qwen3ThinkingOffRenderer
+
+    convs = sample_rows(args.shared)
+    fast, slow = Qwen3ThinkingOffRenderer(), ChatTemplateRenderer("Qwen/Qwen3-8B")
+    fast.render_batch(convs[:2])
+    slow.render_batch(convs[:2])
+    measure("fast token_counts", fast.token_counts, convs, args.rows, args.chunk)
+    measure("fast render_batch (ids)", fast.render_batch, convs, args.rows, args.chunk)
+    per_row = lambda batch: slow.render_batch(batch)  # noqa: E731 - one template call per row below
+    measure("template render_batch (1 row/call)", per_row, convs, args.template_rows, 1)
+    measure("template render_batch (batched)", slow.render_batch, convs, args.template_rows, args.chunk)
+
+
+if __name__ == "__main__":
+    main()
