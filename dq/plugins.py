@@ -27,13 +27,30 @@ DEFAULT_PLUGINS = (
     "dq.rules",
     "dq.split",
     "dq.contamination",
+    "dq.render.plugin",
+    "dq.eval.plugin",
     "dq_stages",
     "dq_reports",
     "dq.cli.commands",
     "dq.review.commands",
+    "dq.capacity.commands",
+    "dq.audit.commands",
+    "dq.publish.commands",
+    "dq.eval.commands",
+    "dq_reports.html",
+    "dq_reports.html.compare",
 )
 
-KINDS = ("rules", "stages", "splitters", "contamination_checks", "reporters")
+KINDS = (
+    "rules",
+    "stages",
+    "splitters",
+    "contamination_checks",
+    "reporters",
+    "renderers",
+    "train_backends",
+    "evaluators",
+)
 
 
 @dataclass

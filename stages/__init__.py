@@ -14,7 +14,8 @@ def dq_register_stages(register: Callable[[type], None]) -> None:
     from dq_stages.load import LoadStage
     from dq_stages.render import RenderStage
     from dq_stages.split import SplitStage
+    from dq_stages.tokens import TokensStage
     from dq_stages.write import WriteStage
 
-    for stage in (LoadStage, CurateStage, SplitStage, GateStage, RenderStage, WriteStage):
+    for stage in (LoadStage, CurateStage, SplitStage, GateStage, RenderStage, TokensStage, WriteStage):
         register(stage)

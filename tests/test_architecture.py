@@ -114,6 +114,15 @@ def test_modules_stay_small() -> None:
     assert long == {}
 
 
+def test_every_package_is_in_the_wheel() -> None:
+    """pyproject lists packages by hand (stages/ and reports/ are renamed): none may be forgotten."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    on_disk = {name for name, path in module_files().items() if path.name == "__init__.py"}
+    assert on_disk - listed == set(), "add these to [tool.setuptools] packages in pyproject.toml"
+
+
 def _imported_modules(*args: str) -> set[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(

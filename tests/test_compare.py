@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dq_reports.html.compare import compare, study_data
 from dq.compare.results import read_study, result_folders
 from dq.compare.tables import disagreement
 from dq.errors import DqError
+from dq_reports.html.compare import compare, study_data
 
 STUDY = Path(__file__).parent / "data/study"
 SEED = Path(__file__).resolve().parents[1] / "../shared/seed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 import types
@@ -80,8 +81,9 @@ def test_hook_examples_work_together_in_a_run(tmp_path: Path) -> None:
     rules = tmp_path / "acme.toml"
     rules.write_text(
         'name = "acme"\n'
-        'pipeline = ["dq.load", "dq.curate", "acme.count", "dq.split", "dq.gate", "dq.write"]\n'
+        'pipeline = ["dq.load", "dq.curate", "acme.count", "dq.split", "dq.gate", "dq.tokens", "dq.write"]\n'
         'reports = ["acme.row_counts"]\n'
+        '[render]\nrenderer = "acme.bytes"\n'
         '[[rules]]\nrule = "acme.short_solution"\nmin_chars = 40\n'
         '[split]\nsplitter = "acme.source_to_val"\nsource = "math"\n'
         '[[contamination]]\ncheck = "acme.contains"\naction = "warn"\n'
@@ -95,6 +97,14 @@ def test_hook_examples_work_together_in_a_run(tmp_path: Path) -> None:
     assert set(state.val["source"]) == {"math"} and "math" not in set(state.train["source"])
     assert state.plan.rules[0].rule.params.min_chars == 40  # planted copies have 47-character solutions
     assert state.matches is not None and set(state.matches["check"]) == {"acme.contains"}
+    tokens = json.loads((tmp_path / "out/rendered/tokens.json").read_text())
+    assert tokens["renderer"] == "acme.bytes" and tokens["train"]["rows"] == state.train.height
+    system_bytes = len(f"system: {state.rule_set.render.system_prompt}\n".encode())
+    assert tokens["train"]["delta_range"]["full_min"] == system_bytes  # the toy's tokens are bytes
+    assert {"acme.uniform", "acme.last_line"} <= {
+        *registry.items["train_backends"],
+        *registry.items["evaluators"],
+    }
     counts = (tmp_path / "out/reports/row_counts.txt").read_text()
     assert counts == f"train {state.train.height}\nval {state.val.height}\n"
 

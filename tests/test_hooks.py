@@ -226,3 +226,36 @@ def test_plugins_list_without_third_party_plugins_says_so(monkeypatch: pytest.Mo
     finally:
         runtime.cache_clear()
     assert result.exit_code == 0 and "No third-party dq plugins are installed" in result.output
+
+
+def test_hook_dq_register_renderers(tmp_path: Path) -> None:
+    pm, registry = _manager(recorder)
+    assert registry.owner[("renderers", "recorder.bytes")] == "tests.plugins.recorder"
+    assert registry.owner[("renderers", "dq.qwen3_thinking_off")] == "dq"
+    rules = _rules(
+        tmp_path,
+        'pipeline = ["dq.load", "dq.curate", "dq.split", "dq.render", "dq.tokens", "dq.write"]\n'
+        'contamination = []\n[render]\nrenderer = "recorder.bytes"\n',
+    )
+    _, state = run_pipeline(pm, registry, rules, out_dir=tmp_path / "o")
+    tokens = json.loads((tmp_path / "o/rendered/tokens.json").read_text())
+    first = state.train.row(0, named=True)
+    system = f"system: {state.rule_set.render.system_prompt}\n"
+    full = f"{system}user: {first['problem']}\nassistant: {first['generated_solution']}\n"
+    assert tokens["renderer"] == "recorder.bytes" and tokens["train"]["rows"] == state.train.height
+    assert tokens["train"]["delta_range"]["full_min"] == len(system.encode())
+    assert tokens["train"]["max"] >= len(full.encode()) >= tokens["train"]["min"]
+
+
+def test_hook_dq_register_evaluators(tmp_path: Path) -> None:
+    from dq.eval.runner import RunSpec, evaluate
+
+    _, registry = _manager(recorder)
+    evaluator = registry.get("evaluators", "recorder.last_line")()
+    renderer = registry.get("renderers", "recorder.bytes")()
+    out, summary = evaluate(
+        evaluator, renderer, recorder.EchoSampler(), RunSpec("echo", batch_size=2), tmp_path
+    )
+    rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
+    assert [r["correct"] for r in rows] == [True, True, False]  # the third has no "= answer"
+    assert summary["primary_metric"]["value"] == 2 / 3 and summary["evaluator"] == "recorder.last_line"

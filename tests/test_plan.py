@@ -136,7 +136,7 @@ def test_a_valid_rule_set_validates_and_names_what_it_planned(tmp_path: Path) ->
     rules = tmp_path / "r.toml"
     rules.write_text(BASE)
     result = dq("validate", "--rules", rules)
-    assert result.exit_code == 0 and "ok (0 rules, 1 contamination checks, 6 stages)" in result.output
+    assert result.exit_code == 0 and "ok (0 rules, 1 contamination checks, 7 stages)" in result.output
 
 
 def test_column_mapping_onto_no_dq_field_is_rejected_by_validate_too(tmp_path: Path) -> None:

@@ -63,6 +63,30 @@ def dq_register_reporters(register: Callable[[type], None]) -> None:
 
 
 @hookspec
+def dq_register_renderers(register: Callable[[type], None]) -> None:
+    """Register chat renderers (subclasses of :class:`dq.api.render.Renderer`), named in ``[render]``.
+
+    :param register: call ``register(RendererClass)`` once per renderer.
+    """
+
+
+@hookspec
+def dq_register_train_backends(register: Callable[[type], None]) -> None:
+    """Register LoRA training backends (subclasses of :class:`dq.api.train.TrainBackend`).
+
+    :param register: call ``register(BackendClass)`` once per backend; ``dq train --backend`` names it.
+    """
+
+
+@hookspec
+def dq_register_evaluators(register: Callable[[type], None]) -> None:
+    """Register evaluators (subclasses of :class:`dq.api.evaluate.Evaluator`), named by ``dq eval``.
+
+    :param register: call ``register(EvaluatorClass)`` once per evaluator.
+    """
+
+
+@hookspec
 def dq_register_commands(cli: click.Group) -> None:
     """Add commands or groups to the ``dq`` CLI.
 

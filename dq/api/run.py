@@ -178,6 +178,9 @@ class Plan:
     columns: dict[str, str] = field(default_factory=dict)
     #: Fields mapped on the command line: their column must exist as named (no fallback).
     strict_columns: frozenset[str] = frozenset()
+    #: The ``[render] renderer`` class; instantiated by the stage that needs token ids (it loads a
+    #: tokenizer, which ``dq validate`` must not).
+    renderer_class: type[Any] | None = None
 
     @property
     def skip_rules(self) -> tuple[BoundRule, ...]:
@@ -239,6 +242,8 @@ class RunState:
     benchmarks: dict[str, pl.DataFrame] = field(default_factory=dict)
     benchmark_info: dict[str, dict[str, Any]] = field(default_factory=dict)
     matches: pl.DataFrame | None = None
+    #: Token report of the rendered splits (``dq.tokens``): rendered/tokens.json.
+    token_stats: dict[str, Any] | None = None
     gates: list[GateVerdict] = field(default_factory=list)
     contamination_report: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)

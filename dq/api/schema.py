@@ -128,6 +128,20 @@ class LeakageSpec(Model):
     )
 
 
+class CostSpec(Model):
+    """``[render.cost]``: the training run the token report prices (defaults: the study's)."""
+
+    epochs: int = Field(default=2, ge=1, description="Training epochs.")
+    validation_passes: int | None = Field(
+        default=None, ge=0, description="Validation passes; default the study's cadence for this many rows."
+    )
+    price_per_million: float = Field(default=0.40, ge=0, description="Dollars per million training tokens.")
+    eval_examples: int = Field(default=1319, ge=0, description="Evaluation prompts (GSM8K test: 1,319).")
+    eval_max_new_tokens: int = Field(
+        default=512, ge=1, description="Generation budget per evaluation prompt."
+    )
+
+
 class RenderSpec(Model):
     """``[render]``: how curated rows become chat rows."""
 
@@ -139,14 +153,27 @@ class RenderSpec(Model):
         default="qwen3_disable_thinking", description="Renderer recorded in the render manifest."
     )
     model_name: str = Field(default="Qwen/Qwen3-8B", description="Model whose chat contract the rows follow.")
+    renderer: str = Field(
+        default="dq.qwen3_thinking_off",
+        description="Renderer plugin that turns rows into token ids (`dq.qwen3_thinking_off`: the study's).",
+    )
+    tokenizer: str | None = Field(
+        default=None,
+        description="Tokenizer by Hub id or local path; default `model_name` (Qwen3 ids build offline).",
+    )
+    max_length: int | None = Field(
+        default=None, ge=1, description="Rows whose full render is longer are counted in the token report."
+    )
+    cost: CostSpec = Field(default_factory=lambda: CostSpec(), description="How the run is priced.")
 
 
-DEFAULT_PIPELINE = ["dq.load", "dq.curate", "dq.split", "dq.gate", "dq.render", "dq.write"]
+DEFAULT_PIPELINE = ["dq.load", "dq.curate", "dq.split", "dq.gate", "dq.render", "dq.tokens", "dq.write"]
 DEFAULT_REPORTS = [
     "dq.contamination_json",
     "dq.contamination_matches",
     "dq.contamination_md",
     "dq.summary_md",
+    "dq.html",
 ]
 
 

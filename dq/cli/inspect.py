@@ -114,7 +114,9 @@ def stages() -> None:
 @stages.command("list")
 @click.option("--json", "as_json", is_flag=True)
 def stages_list(as_json: bool) -> None:
-    """List stages, splitters, contamination checks and reporters, with their plugin."""
+    """List stages, splitters, contamination checks, reporters, renderers, train backends and evaluators."""
+    from dq.plugins import KINDS
+
     reg = runtime().registry
     rows = [
         {
@@ -123,7 +125,7 @@ def stages_list(as_json: bool) -> None:
             "plugin": reg.owner[(kind, name)],
             "description": cls.summary(),
         }
-        for kind in ("stages", "splitters", "contamination_checks", "reporters")
+        for kind in KINDS[1:]  # every kind but rules (dq rules list)
         for name, cls in reg.items[kind].items()
     ]
     if as_json:

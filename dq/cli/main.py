@@ -9,6 +9,7 @@ import click
 
 from dq.cli.benchmarks import benchmarks
 from dq.cli.inspect import plugins, rules, stages
+from dq.cli.render import render
 from dq.cli.report import report
 from dq.cli.run import run, validate
 from dq.cli.runtime import runtime
@@ -60,7 +61,7 @@ def cli() -> None:
     """dq: data quality and benchmark contamination for LLM fine-tuning datasets."""
 
 
-for command in (run, validate, rules, plugins, stages, benchmarks, report):
+for command in (run, validate, rules, plugins, stages, benchmarks, report, render):
     cli.add_command(command)
 
 

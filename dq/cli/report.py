@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,8 +17,10 @@ from dq.cli.options import benchmark_option, quiet_option, recorded_rules_option
 from dq.cli.runtime import runtime
 from dq.errors import DqError
 
+HTML_REPORTER = "dq.html"
+
 if TYPE_CHECKING:
-    from dq.api.run import RunState
+    from dq.api.run import Plan, RunState
     from dq.plugins import Registry
 
 
@@ -25,8 +28,13 @@ if TYPE_CHECKING:
 @click.argument("run_dir", type=click.Path(path_type=Path, exists=True, file_okay=False))
 @recorded_rules_option("the run's")
 @benchmark_option
+@click.option(
+    "--html", is_flag=True, help="Also write reports/report.html when the rule set does not list dq.html."
+)
 @quiet_option
-def report(run_dir: Path, rules_path: Path | None, benchmarks: tuple[str, ...], quiet: bool) -> None:
+def report(
+    run_dir: Path, rules_path: Path | None, benchmarks: tuple[str, ...], html: bool, quiet: bool
+) -> None:
     """Rebuild reports/ and the manifest of a finished run (or review version) folder.
 
     The gate stage re-runs on the folder's rows against the benchmarks the run recorded
@@ -39,7 +47,16 @@ def report(run_dir: Path, rules_path: Path | None, benchmarks: tuple[str, ...], 
     (nothing written).
     """
     quiet = quiet or not sys.stderr.isatty()
-    state = rebuild_reports(run_dir, runtime().registry, rules_path, benchmarks, quiet)
+    registry = runtime().registry
+
+    def with_html(plan: Plan) -> Plan:
+        if not html or any(r.name == HTML_REPORTER for r in plan.reporters):
+            return plan
+        return dataclasses.replace(
+            plan, reporters=(*plan.reporters, registry.get("reporters", HTML_REPORTER)())
+        )
+
+    state = rebuild_reports(run_dir, registry, rules_path, benchmarks, quiet, adjust=with_html)
     names = ", ".join(r.filename for r in state.plan.reporters)
     click.echo(f"{run_dir}: reports rebuilt ({names}); status {state.status}")
     sys.exit(1 if state.status == "fail" else 0)
@@ -51,9 +68,13 @@ def rebuild_reports(
     rules: Path | None = None,
     benchmarks: Sequence[str] = (),
     quiet: bool = True,
+    provides: str = "matches",
+    adjust: Callable[[Plan], Plan] | None = None,
 ) -> RunState:
-    """Reload ``run_dir``, re-run its gate stage(s), write every report and the manifest anew.
+    """Reload ``run_dir``, re-run the stages that provide ``provides``, write reports and manifest anew.
 
+    ``provides="matches"`` re-runs the gates (``dq report``); ``"token_stats"`` the token count
+    (``dq render``). ``adjust`` may return a changed plan first (command-line overrides).
     The new folder is staged beside the old one (its other files hard-linked, or copied where
     links fail) and renamed into place; report files the old manifest lists are not carried over.
     """
@@ -71,17 +92,26 @@ def rebuild_reports(
 
     manifest = read_manifest(run_dir)
     plan = plan_for(run_dir, manifest, registry, rules, benchmarks)
+    if adjust is not None:
+        plan = adjust(plan)
     state = reload_state(run_dir, plan, manifest, quiet)
-    run_stages(state, [s for s in plan.stages if "matches" in s.provides])
+    stages = [s for s in plan.stages if provides in s.provides] or _default_stage(registry, provides)
+    if provides == "matches":  # gates run first: a refusal below must leave the folder untouched
+        run_stages(state, stages)
+    else:  # no gate re-runs: the rows are those raw/ holds (rows a drop action removed stay out)
+        _keep_held_rows(state, run_dir)
     if [state.require(side)["row_index"].to_list() for side in ("train", "val")] != _held_rows(run_dir):
         raise DqError(
             f"{run_dir}: the gate now drops rows that raw/ holds (a drop action with new matches); dq "
             "report never changes data: make a new version with dq review apply, or rerun dq run"
         )
     skip = {MARKER, "manifest.json", *(k for k in manifest["outputs"] if k.startswith("reports/"))}
+    skip |= {path for stage in stages for path in getattr(stage, "writes", ())}  # written anew, not linked
     with staged(run_dir, True, _marker_kind(run_dir / MARKER), carry_foreign=True) as work:
         state.work_dir = work
         _link_tree(run_dir, work, skip)
+        if provides != "matches":  # stages that write files (rendered/tokens.json) write them here
+            run_stages(state, stages)
         write_reports(state, work)
         state.outputs[ROW_INDEX] = manifest["outputs"][ROW_INDEX]
         state.manifest = build_manifest(state)
@@ -99,6 +129,22 @@ def _held_rows(run_dir: Path) -> list[list[int]]:
     index = read_rows(run_dir / ROW_INDEX, INDEX_SCHEMA, ("dropped", *RAW_FIELDS))
     held = index.filter(~pl.col("dropped").fill_null(False))
     return [held.filter(pl.col("split") == side)["row_index"].to_list() for side in ("train", "val")]
+
+
+def _default_stage(registry: Registry, provides: str) -> list[Any]:
+    """A run whose pipeline predates the stage (no dq.tokens) still gets it: the built-in one."""
+    builtin = {"token_stats": "dq.tokens"}.get(provides)
+    if builtin is None:
+        raise DqError(f"the run's pipeline has no stage that provides {provides}")
+    return [registry.get("stages", builtin)()]
+
+
+def _keep_held_rows(state: RunState, run_dir: Path) -> None:
+    import polars as pl
+
+    for side, held in zip(("train", "val"), _held_rows(run_dir), strict=True):
+        frame = state.require(side)
+        setattr(state, side, frame.filter(pl.col("row_index").is_in(held)))
 
 
 def _marker_kind(path: Path) -> str:

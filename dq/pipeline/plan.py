@@ -66,6 +66,9 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
         for i, n in enumerate(rule_set.reports)
     ]
     columns = _columns(rule_set, options, problems)
+    renderer_class = registry.find("renderers", rule_set.render.renderer)
+    if renderer_class is None:
+        problems.add("render.renderer", registry.unknown("renderers", rule_set.render.renderer))
     problems.raise_if_any()
     return Plan(
         rule_set=rule_set,
@@ -78,6 +81,7 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
         input_spec=input_spec,
         columns=columns,
         strict_columns=frozenset(options.columns),
+        renderer_class=renderer_class,
     )
 
 

@@ -14,7 +14,6 @@ from dq.api.hookspecs import hookimpl
 from dq.errors import DqError
 
 
-
 @hookimpl
 def dq_register_commands(cli: click.Group) -> None:
     cli.add_command(compare)

@@ -9,6 +9,8 @@ import click
 import polars as pl
 
 from dq import RowRule, RuleContext, hookimpl
+from dq.api.evaluate import EvalItem, Evaluator, Generation, Score
+from dq.api.render import RenderedBatch, Renderer, check_prefix
 from dq.api.run import ContaminationCheck, Reporter, SplitResult, Splitter, Stage
 
 CALLS: list[tuple[str, Any]] = []
@@ -79,6 +81,77 @@ class RowCountReporter(Reporter):
 
     def write(self, state: Any) -> bytes:
         return f"{state.train.height} {state.val.height}\n".encode()
+
+
+class Utf8:
+    """The toy renderer's tokenizer: one token per UTF-8 byte."""
+
+    def decode(self, ids: list[int], skip_special_tokens: bool = False) -> str:
+        return bytes(ids).decode("utf-8", errors="replace")
+
+
+class BytesRenderer(Renderer):
+    """'role: content' lines, one token per UTF-8 byte."""
+
+    name = "recorder.bytes"
+    default_tokenizer = "utf-8"
+
+    def load_tokenizer(self, name: str) -> Any:
+        return Utf8()
+
+    def render_text(self, messages: list[dict[str, Any]]) -> str:
+        return "".join(f"{m['role']}: {m['content']}\n" for m in messages)
+
+    def prompt_ids(self, conversations: Any) -> list[list[int]]:
+        return [list((self.render_text(c) + "assistant: ").encode()) for c in conversations]
+
+    def render_batch(self, conversations: Any) -> RenderedBatch:
+        full = [list(self.render_text(c).encode()) for c in conversations]
+        prompts = self.prompt_ids([c[:-1] for c in conversations])
+        for row, (prompt, ids) in enumerate(zip(prompts, full, strict=True)):
+            check_prefix(row, prompt, ids)
+        return RenderedBatch(full_ids=full, prompt_lens=[len(p) for p in prompts])
+
+
+class EchoSampler:
+    """'Generates' the last line of the prompt's user turn (a deterministic stand-in for a model)."""
+
+    def generate(self, prompt_ids: list[list[int]], max_tokens: int) -> list[Generation]:
+        out = []
+        for ids in prompt_ids:
+            question = bytes(ids).decode().split("user: ", 1)[1].split("\n", 1)[0]
+            answer = question.split("=")[-1].strip() if "=" in question else "?"
+            tokens = list(f"thinking\n{answer}".encode())[:max_tokens]
+            out.append(Generation(tokens, bytes(tokens).decode(), "stop"))
+        return out
+
+
+class LastLineEvaluator(Evaluator):
+    """Scores the generation's last line against the reference, exactly."""
+
+    name = "recorder.last_line"
+    split = "recorder_test"
+    metric_name = "recorder_accuracy"
+    dataset = {"name": "recorder"}
+
+    def items(self, limit: int | None = None) -> list[EvalItem]:
+        rows = [("What is 2+2? It is = 4", "4"), ("3*3 = 9", "9"), ("No answer here", "7")]
+        return [EvalItem(i, f"recorder_{i}", q, a) for i, (q, a) in enumerate(rows)][:limit]
+
+    def score(self, generated_text: str, reference: str) -> Score:
+        lines = generated_text.strip().splitlines()
+        last = lines[-1].strip() if lines else None
+        return Score(last == reference, last, last, reference)
+
+
+@hookimpl
+def dq_register_renderers(register: Callable[[type], None]) -> None:
+    register(BytesRenderer)
+
+
+@hookimpl
+def dq_register_evaluators(register: Callable[[type], None]) -> None:
+    register(LastLineEvaluator)
 
 
 @hookimpl

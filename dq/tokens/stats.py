@@ -1,0 +1,96 @@
+"""Token statistics of a rendered split: the study's render-sanity keys (SEED_CONTRACTS §4.4) and more.
+
+Four renders per row: the full training sequence and the prompt (loss-mask boundary), each with
+and without the system prompt. The study's keys are reproduced exactly, including its rounding
+(means to 2 dp) and ``statistics.median`` (a float for an even row count, an int for an odd one).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+PERCENTILES = (50, 90, 95, 99)
+HISTOGRAM_BINS = 32
+
+
+@dataclass(frozen=True)
+class SplitTokens:
+    """Per-row token counts of one split (all four sequences have one entry per row)."""
+
+    full_with_system: Sequence[int]
+    full_without_system: Sequence[int]
+    prompt_with_system: Sequence[int]
+    prompt_without_system: Sequence[int]
+
+
+def _sums_and_means(kind: str, with_sys: Sequence[int], without: Sequence[int]) -> dict[str, object]:
+    rows = len(with_sys)
+    total_with, total_without = int(sum(with_sys)), int(sum(without))
+    deltas = [a - b for a, b in zip(with_sys, without, strict=True)]
+    return {
+        f"{kind}_tokens_with_system": total_with,
+        f"{kind}_tokens_without_system": total_without,
+        f"{kind}_token_delta": total_with - total_without,
+        f"{kind}_mean_with_system": round(total_with / rows, 2),
+        f"{kind}_mean_without_system": round(total_without / rows, 2),
+        f"{kind}_mean_delta": round((total_with - total_without) / rows, 2),
+        f"{kind}_median_delta": statistics.median(deltas),
+    }
+
+
+def _delta_range(tokens: SplitTokens) -> dict[str, int]:
+    full = [a - b for a, b in zip(tokens.full_with_system, tokens.full_without_system, strict=True)]
+    prompt = [a - b for a, b in zip(tokens.prompt_with_system, tokens.prompt_without_system, strict=True)]
+    return {
+        "full_min": min(full),
+        "full_max": max(full),
+        "prompt_min": min(prompt),
+        "prompt_max": max(prompt),
+    }
+
+
+def study_keys(tokens: SplitTokens) -> dict[str, object]:
+    """Exactly the keys of the study's render-sanity report for one split (§4.4)."""
+    out: dict[str, object] = {"rows": len(tokens.full_with_system)}
+    out.update(_sums_and_means("full", tokens.full_with_system, tokens.full_without_system))
+    out.update(_sums_and_means("prompt", tokens.prompt_with_system, tokens.prompt_without_system))
+    out["delta_range"] = _delta_range(tokens)
+    return out
+
+
+def distribution(lengths: Sequence[int], max_length: int | None) -> dict[str, object]:
+    """Percentiles, max, a fixed-bin histogram and the rows over ``max_length`` of the full render."""
+    values = np.asarray(lengths, dtype=np.int64)
+    # "lower" keeps every percentile a real row length (an int), whatever the row count.
+    pct = {f"p{p}": int(np.percentile(values, p, method="lower")) for p in PERCENTILES}
+    counts, edges = np.histogram(values, bins=min(HISTOGRAM_BINS, max(1, len(set(lengths)))))
+    return {
+        **pct,
+        "min": int(values.min()),
+        "max": int(values.max()),
+        "max_length": max_length,
+        "rows_over_max_length": int((values > max_length).sum()) if max_length else 0,
+        "histogram": {"edges": [round(float(e), 2) for e in edges], "counts": counts.tolist()},
+    }
+
+
+def split_report(tokens: SplitTokens, max_length: int | None) -> dict[str, object]:
+    """The study's keys plus the distribution and the loss/prompt token split (with the system prompt).
+
+    ``loss_tokens`` are the tokens that carry loss in one epoch: each row's full render after its
+    prompt prefix (the answer, ``<|im_end|>`` and the newline). ``datum_tokens`` is what one epoch
+    sends to training: the full render less the one-token shift per row (§6.9).
+    """
+    if not tokens.full_with_system:
+        return {"rows": 0}
+    full, prompt = tokens.full_with_system, tokens.prompt_with_system
+    report = study_keys(tokens)
+    report.update(distribution(full, max_length))
+    report["prompt_tokens"] = int(sum(prompt))
+    report["loss_tokens"] = int(sum(full)) - int(sum(prompt))
+    report["datum_tokens"] = int(sum(full)) - len(full)
+    return report

@@ -1,0 +1,87 @@
+"""Token stage: every rendered row through the real chat template, counted and priced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import polars as pl
+
+from dq.api.run import RunState, Stage, StageInputMissing
+
+
+def conversations(frame: pl.DataFrame, system_prompt: str) -> Iterator[list[dict[str, str]]]:
+    """The rendered rows' messages, built as the render stage writes them (system, user, assistant)."""
+    for problem, solution in zip(frame["problem"], frame["generated_solution"], strict=True):
+        yield [
+            {"role": "system", "content": system_prompt},
+            {"role": "user", "content": problem},
+            {"role": "assistant", "content": solution},
+        ]
+
+
+TOKENS_FILE = "rendered/tokens.json"
+
+
+class TokensStage(Stage):
+    """Count the real tokens of train and val (4 renders a row), write rendered/tokens.json with cost.
+
+    The renderer is ``[render] renderer`` (default the study's Qwen3 thinking-off contract) with
+    ``[render] tokenizer`` (default ``model_name``; Qwen3 ids are built offline). A row whose prompt
+    render is not a prefix of its full render stops the run, naming the row.
+    """
+
+    name = "dq.tokens"
+    needs = ("train", "val")
+    provides = ("token_stats",)
+    #: The files this stage writes (``dq render`` rewrites exactly these).
+    writes = (TOKENS_FILE,)
+
+    def run(self, state: RunState) -> None:
+        from dq.tokens.report import token_report
+
+        spec = state.rule_set.render
+        splits = {side: state.require(side) for side in ("train", "val")}
+        renderer_class = state.plan.renderer_class
+        if renderer_class is None:
+            raise StageInputMissing("pipeline: dq.tokens needs a [render] renderer, and none is bound")
+        renderer = renderer_class(tokenizer=spec.tokenizer or spec.model_name)
+        total = sum(f.height for f in splits.values())
+        progress = state.rows_progress("tokens", total)
+        done = 0
+
+        def advance(rows: int) -> None:
+            nonlocal done
+            done += rows
+            progress.update(done)
+
+        counted = {
+            side: count_side(renderer, f, spec.system_prompt, side, advance) for side, f in splits.items()
+        }
+        progress.close(total)
+        state.token_stats = token_report(spec, renderer, counted)
+        work = state.require("work_dir")
+        from dq.data.jsonl import write_json
+
+        state.outputs[TOKENS_FILE] = write_json(state.token_stats, work / TOKENS_FILE)
+        cost = state.token_stats["cost"]
+        state.log(
+            f"tokens: {total} rows, train {state.token_stats['train'].get('full_tokens_with_system', 0)} "
+            f"tokens; {cost['train_tokens']} training tokens, ${cost['total_dollars']:.2f} at "
+            f"${cost['price_per_million_tokens']}/M"
+        )
+
+
+def count_side(renderer: Any, frame: pl.DataFrame, system_prompt: str, side: str, advance: Any) -> Any:
+    """Count one split; a render mismatch becomes one line naming the split, row and row_id."""
+    from dq.errors import DqError
+    from dq.tokens.count import count_split
+
+    try:
+        return count_split(renderer, conversations(frame, system_prompt), advance)
+    except Exception as exc:
+        row = getattr(exc, "row", None)
+        if not isinstance(row, int):
+            raise
+        row_id = frame["row_id"][row] if row < frame.height else "?"
+        raise DqError(f"render: {side} row {row} (row_id {row_id}): {exc}") from exc
