@@ -1,120 +1,99 @@
-"""Near-duplicate checks with kinds as labels: recall on number edits of GSM8K test, clean rows flagged.
+"""Recall per planted kind and check on GSM8K/MATH test copies; clean rows flagged on real train data.
 
-    python bench/near_kinds.py [--data ../shared/data]
+    python bench/near_kinds.py [--data ../shared/data] [--rules rules/near.toml] [--per-kind N] [--seed 0]
 
-Perturbations (one per GSM8K test item, seeded): remove one number (with its word), add a
-distractor sentence that holds a number, scale every number by 3, change one number. Clean:
-GSM8K train and MATH train problems, against GSM8K test + MATH test + MATH-500. Prints, per
-check and setting, the share of perturbed items found on the right item and of clean rows flagged.
+Planted copies come from ``dq.contamination.perturb`` (the generators ``dq calibrate`` uses, one
+seeded edit per item and kind, items a kind cannot edit skipped): up to N items per kind of GSM8K
+test and of MATH test (default: every item). Every check of the rule set runs against GSM8K test
++ MATH test + MATH-500, next to the union of those checks and a plain lm-eval-style 13-gram
+baseline (any shared word 13-gram). Clean: GSM8K train, MATH train and the OpenMathInstruct-2
+sample. Prints markdown tables: recall on the right item, then clean rows flagged (any item).
 """
 
 from __future__ import annotations
 
 import argparse
-import random
-import re
+import os
 import time
 from pathlib import Path
 
 import polars as pl
 
-from dq.contamination.exact import ExactCheck
-from dq.contamination.near import MinHashCheck, NgramCheck, TemplateCheck
+from dq.contamination.calibrate import ANY, BASELINE, expected_kinds, plain_ngram_matches, score
+from dq.contamination.perturb import PERTURBATIONS, planted_rows
+from dq.pipeline.plan import RunOptions, build_plan
+from dq.plugins import build_registry, make_plugin_manager
 
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
-DISTRACTORS = (
-    "Her neighbor has 14 cats.",
-    "The store opened 3 years ago.",
-    "It was 72 degrees outside that day.",
-    "There are 25 students in the class next door.",
-)
-
-
-def remove_number(q: str, rng: random.Random) -> str:
-    spots = list(NUMBER.finditer(q))
-    if not spots:
-        return q + " "
-    m = rng.choice(spots)
-    return (q[: m.start()] + q[m.end() :]).replace("  ", " ")
-
-
-def add_distractor(q: str, rng: random.Random) -> str:
-    sentences = q.split(". ")
-    at = rng.randrange(len(sentences))
-    sentences.insert(at, rng.choice(DISTRACTORS).rstrip("."))
-    return ". ".join(sentences)
-
-
-def scale_numbers(q: str, rng: random.Random) -> str:
-    return NUMBER.sub(lambda m: str(int(float(m.group()) * 3)) if "." not in m.group() else m.group(), q)
-
-
-def change_number(q: str, rng: random.Random) -> str:
-    spots = list(NUMBER.finditer(q))
-    if not spots:
-        return q + " "
-    m = rng.choice(spots)
-    return q[: m.start()] + str(int(float(m.group())) + rng.randint(1, 9)) + q[m.end() :]
-
-
-EDITS = {
-    "remove_number": remove_number,
-    "add_distractor": add_distractor,
-    "scale_numbers": scale_numbers,
-    "change_number": change_number,
+CLEAN = {
+    "GSM8K train": ("gsm8k/train.jsonl", "question"),
+    "MATH train": ("math/train.jsonl", "problem"),
+    "OpenMath sample": ("openmathinstruct2/nemo_skills_sample.jsonl", "problem"),
 }
 
 
-def bench(frame: pl.DataFrame, field: str) -> pl.DataFrame:
-    return frame.select(pl.col(field).alias("question")).with_row_index("benchmark_index")
+def _bench(path: Path, field: str) -> pl.DataFrame:
+    return pl.read_ndjson(path).select(pl.col(field).alias("question")).with_row_index("benchmark_index")
+
+
+def _matches(
+    plan: object, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]
+) -> dict[str, pl.DataFrame]:
+    """Every check's matches on ``rows`` (with its wall time), the union, and the baseline."""
+    out: dict[str, pl.DataFrame] = {}
+    for bound in plan.checks:  # type: ignore[attr-defined]
+        start = time.perf_counter()
+        covers = {n: benchmarks[n] for n in (bound.benchmarks or benchmarks) if n in benchmarks}
+        found = bound.check.find(rows, covers).select("pos", "benchmark", "benchmark_index", "kind", "score")
+        out[f"{bound.name}[{bound.index}]"] = found
+        print(f"  {bound.name}[{bound.index}]: {time.perf_counter() - start:.1f} s", flush=True)
+    out[ANY] = pl.concat(list(out.values()))
+    out[BASELINE] = plain_ngram_matches(rows, benchmarks).with_columns(score=pl.lit(None, pl.Float64))
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path("../shared/data"))
+    ap.add_argument("--rules", type=Path, default=Path("rules/near.toml"))
+    ap.add_argument("--per-kind", type=int, default=10**9)
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    gsm_test = bench(pl.read_ndjson(args.data / "gsm8k/test.jsonl"), "question")
+    os.environ["DQ_BENCHMARK_DIR"] = str(args.data)
+    pm, infos, _ = make_plugin_manager()
+    plan = build_plan(args.rules, build_registry(pm, infos), RunOptions(input_spec="x"))
     benchmarks = {
-        "gsm8k": gsm_test,
-        "math": bench(pl.read_ndjson(args.data / "math/test.jsonl"), "problem"),
-        "math500": bench(pl.read_ndjson(args.data / "math500/test.jsonl"), "problem"),
+        "gsm8k": _bench(args.data / "gsm8k/test.jsonl", "question"),
+        "math": _bench(args.data / "math/test.jsonl", "problem"),
+        "math500": _bench(args.data / "math500/test.jsonl", "problem"),
     }
-    rng = random.Random(7)
-    perturbed = {k: [f(q, rng) for q in gsm_test["question"]] for k, f in EDITS.items()}
-    clean = {
-        "gsm8k_train": pl.read_ndjson(args.data / "gsm8k/train.jsonl")["question"].to_list(),
-        "math_train": pl.read_ndjson(args.data / "math/train.jsonl")["problem"].to_list(),
+    planted = planted_rows({k: benchmarks[k] for k in ("gsm8k", "math")}, args.per_kind, args.seed)
+    clean = {name: pl.read_ndjson(args.data / path)[field] for name, (path, field) in CLEAN.items()}
+    texts = pl.concat([*clean.values(), planted["problem"]]).alias("problem")
+    n_clean = sum(s.len() for s in clean.values())
+    rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
+    truth = planted.with_row_index("pos").with_columns(pl.col("pos") + n_clean, expected_kinds(planted))
+    print(f"{planted.height} planted rows, {n_clean} clean rows; {args.rules}", flush=True)
+    found = _matches(plan, rows, benchmarks)
+    empty = pl.Series("problem", [], dtype=pl.String)
+    checks = list(found)
+    print("\n| benchmark | planted kind | n | " + " | ".join(f"`{c}`" for c in checks) + " |")
+    print("|---" * (3 + len(checks)) + "|")
+    scores = {
+        c: score(m.filter(pl.col("pos") >= n_clean), truth, empty, benchmarks) for c, m in found.items()
     }
-    checks = {
-        "exact": ExactCheck(ExactCheck.Options()),
-        "minhash@0.5": MinHashCheck(MinHashCheck.Options(threshold=0.5)),
-        "minhash@0.6": MinHashCheck(MinHashCheck.Options(threshold=0.6)),
-        "minhash@0.7": MinHashCheck(MinHashCheck.Options(threshold=0.7)),
-        "ngram13@0.2": NgramCheck(NgramCheck.Options(min_share=0.2)),
-        "ngram13@any": NgramCheck(NgramCheck.Options()),
-        "template": TemplateCheck(TemplateCheck.Options()),
-    }
-    header = ["check"] + list(EDITS) + list(clean)
-    print(" | ".join(f"{h:>15s}" for h in header))
-    for name, check in checks.items():
-        start = time.perf_counter()
-        cells = []
-        for rows_of in (perturbed, clean):
-            for texts in rows_of.values():
-                rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
-                found = check.find(rows, benchmarks)
-                if rows_of is perturbed:
-                    right = found.filter(
-                        (pl.col("benchmark") == "gsm8k")
-                        & (pl.col("benchmark_index") == pl.col("pos").cast(pl.Int64))
-                    )
-                    cells.append(right["pos"].n_unique() / len(texts))
-                else:
-                    cells.append(found["pos"].n_unique() / len(texts) if found.height else 0.0)
-        print(
-            " | ".join([f"{name:>15s}"] + [f"{c * 100:14.1f}%" for c in cells])
-            + f"   ({time.perf_counter() - start:.0f} s)"
-        )
+    counts = dict(((k, b), n) for k, b, n in planted.group_by("kind", "benchmark").len().iter_rows())
+    for bench in ("gsm8k", "math"):
+        for kind in PERTURBATIONS:
+            cells = [scores[c]["recall_by_benchmark"].get(bench, {}).get(kind) for c in checks]
+            text = " | ".join("-" if v is None else f"{v * 100:.1f} %" for v in cells)
+            print(f"| {bench} | {kind} | {counts.get((kind, bench), 0)} | {text} |")
+    start = 0
+    for name, series in clean.items():
+        part = pl.col("pos").is_between(start, start + series.len() - 1)
+        cells = [m.filter(part)["pos"].n_unique() for m in found.values()]
+        text = " | ".join(f"{n} ({n / series.len() * 100:.2f} %)" for n in cells)
+        print(f"| clean | {name} flagged | {series.len()} | {text} |")
+        start += series.len()
 
 
 if __name__ == "__main__":

@@ -126,23 +126,6 @@ def test_near_rule_set_flags_the_demo_paraphrase_with_evidence(tmp_path: Path) -
     assert checks == {"dq.exact": "fail", "dq.minhash": "fail", "dq.ngram": "fail", "dq.template": "fail"}
 
 
-def test_calibrate_command_reports_recall_per_kind(tmp_path: Path) -> None:
-    result = dq("calibrate", "--rules", NEAR, "--per-kind", "10", "--out", tmp_path / "cal")
-    assert result.exit_code == 0, result.output
-    cal = json.loads((tmp_path / "cal" / "calibration.json").read_text())
-    minhash = cal["checks"]["dq.minhash[1]"]["recall"]
-    assert minhash["verbatim"] == 1.0 and minhash["word_swap"] >= 0.9 and minhash["added_sentence"] >= 0.9
-    assert cal["checks"]["dq.exact[0]"]["recall"]["word_swap"] == 0.0
-    assert (
-        "clean rows flagged" in result.output
-        and "Not measured: planted copies are rule-based" in result.output
-    )
-    assert cal["planted_rows"] == 10 * 12 and cal["per_kind"] == {"gsm8k-demo": 10}
-    for kind in ("number_removed", "distractor_with_number", "numbers_scaled", "one_number_changed"):
-        assert minhash[kind] >= 0.9, (kind, minhash)
-    assert cal["checks"]["dq.minhash[1]"]["clean_examples"]  # the demo's own planted copies, shown
-
-
 @pytest.mark.shared
 def test_real_data_known_overlaps(shared_data: Path) -> None:
     math_test = pl.read_ndjson(shared_data / "math/test.jsonl").select(pl.col("problem").alias("question"))
@@ -156,27 +139,6 @@ def test_real_data_known_overlaps(shared_data: Path) -> None:
 
     exact = ExactCheck(ExactCheck.Options()).find(rows, {"math": math_test})
     assert exact.select("pos", "benchmark_index").rows() == verbatim.select("pos", "benchmark_index").rows()
-
-
-@pytest.mark.shared
-def test_planted_gsm8k_paraphrases_are_found_on_real_data(shared_data: Path, tmp_path: Path) -> None:
-    from dq.contamination.calibrate import calibrate
-    from dq.pipeline.plan import RunOptions, build_plan
-    from dq.plugins import build_registry, make_plugin_manager
-
-    pm, infos, _ = make_plugin_manager(load_entrypoints=False)
-    rules = tmp_path / "r.toml"
-    rules.write_text('[[contamination]]\ncheck = "dq.minhash"\nthreshold = 0.5\n')
-    gsm8k = f"gsm8k={shared_data / 'gsm8k/test.jsonl'}"
-    plan = build_plan(rules, build_registry(pm, infos), RunOptions(input_spec="x", benchmarks=[gsm8k]))
-    bench = (
-        pl.read_ndjson(shared_data / "gsm8k/test.jsonl").select("question").with_row_index("benchmark_index")
-    )
-    clean = pl.read_ndjson(shared_data / "gsm8k/train.jsonl")["question"]
-    result = calibrate(plan, clean, {"gsm8k": bench}, per_kind=100)
-    recall = result["checks"]["dq.minhash[0]"]["recall"]
-    assert min(recall.values()) >= 0.95, recall
-    assert result["checks"]["dq.minhash[0]"]["clean_rows_flagged"] < 20
 
 
 @settings(max_examples=60)

@@ -85,8 +85,10 @@ def calibrate(
 ) -> None:
     """Measure each contamination check's recall on perturbed benchmark copies planted in your data.
 
-    Kinds: verbatim, case/space/Unicode, numbers changed, word swap, clause reorder, added
-    sentence. Also counts clean rows each check flags (false alarms on data believed clean).
+    Kinds: verbatim, case/space/Unicode, number edits (change, add, remove, scale, swap),
+    distractor sentences with numbers, added sentences, word swaps, clause reorders, synonym
+    swaps, template paraphrases; beside a plain 13-gram check. Also counts the clean rows each
+    check flags, with examples. Real LLM rewrites are not measured: no rule can plant them.
     """
     from dq.cli.main import runtime
     from dq.contamination.calibrate import calibrate as run_calibration

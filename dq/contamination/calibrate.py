@@ -1,154 +1,138 @@
 """Self-calibration: plant perturbed benchmark items into a copy of the data, measure recall.
 
-For each perturbation kind, ``per_kind`` benchmark items are edited and added to the training
-problems; every contamination check of the rule set then runs on the result. Recall is the share
-of planted rows a check attributes to the right benchmark item; false positives are the clean
-rows a check flags at all (on data believed clean, an upper bound on its false-alarm rate).
+For each perturbation kind (:mod:`dq.contamination.perturb`), up to ``per_kind`` items of each
+benchmark are edited and added to the training problems; every contamination check of the rule
+set then runs on the result, as does a plain lm-eval-style 13-gram baseline. Recall is the share
+of planted rows a check attributes to the right benchmark item; the clean rows a check flags at
+all bound its false-alarm rate on data believed clean. Planted edits are rule-based: how a check
+fares on real LLM rewrites is not measured here (``LIMITS``).
 """
 
 from __future__ import annotations
 
-import random
 import re
-from collections.abc import Callable
 from typing import Any
 
 import polars as pl
 
 from dq.api.run import Plan
+from dq.contamination.near import _kind
+from dq.contamination.perturb import PERTURBATIONS, planted_rows
+from dq.contamination.shingles import numbers, prepare
 
-FILLERS = ("Show your work.", "Explain each step.", "Give the final answer as a number.", "Read carefully.")
-
-
-def _case_space_unicode(text: str, rng: random.Random) -> str:
-    full_width = str.maketrans("0123456789", "０１２３４５６７８９")
-    words = [w.upper() if rng.random() < 0.3 else w for w in text.split(" ")]
-    return "  ".join(words).translate(full_width) + "\n"
-
-
-def _numbers(text: str, rng: random.Random) -> str:
-    return re.sub(r"\d+", lambda m: str(int(m.group()) + rng.randint(1, 9)), text)
-
-
-def _word_swap(text: str, rng: random.Random) -> str:
-    words = text.split(" ")
-    for _ in range(2):
-        if len(words) > 3:
-            i = rng.randrange(len(words) - 1)
-            words[i], words[i + 1] = words[i + 1], words[i]
-    return " ".join(words)
-
-
-def _clause_reorder(text: str, rng: random.Random) -> str:
-    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
-    if len(sentences) < 2:
-        return _word_swap(text, rng)
-    head, question = sentences[:-1], sentences[-1]
-    rng.shuffle(head)
-    return " ".join([question, *head]) if rng.random() < 0.5 else " ".join([*head, question])
-
-
-def _added_sentence(text: str, rng: random.Random) -> str:
-    return f"{text} {rng.choice(FILLERS)}" if rng.random() < 0.5 else f"{rng.choice(FILLERS)} {text}"
-
-
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
-DISTRACTORS = (
-    "Her neighbor keeps 14 goldfish.",
-    "The shop opened 3 years ago.",
-    "It was 72 degrees outside that day.",
-    "There are 25 students in the class next door.",
+#: What calibration cannot measure, printed with every result.
+LIMITS = (
+    "planted copies are rule-based edits (number edits, distractors, reordered clauses, synonym "
+    "swaps, template paraphrases); real LLM rewrites (same quantities and answer, new wording) cannot "
+    "be planted by rules, so their recall is not measured here and can be far lower than any figure "
+    "above: measure them on real rewrites (docs/contamination.md)"
 )
-SYNONYMS = {
-    "buys": "purchases",
-    "bought": "purchased",
-    "has": "owns",
-    "gets": "receives",
-    "total": "sum",
-    "how many": "what number of",
-    "each": "every",
-    "makes": "earns",
-    "spends": "pays",
-    "find": "determine",
-    "what is": "compute",
-    "number": "count",
-    "many": "a lot of",
-}
+ANY = "any check"
+BASELINE = "13-gram any (lm-eval)"
+_WORD = re.compile(r"[^\w]+")
 
 
-def _one_number(text: str, rng: random.Random, edit: Callable[[re.Match[str]], str]) -> str:
-    spots = list(_NUMBER.finditer(text))
-    if not spots:
-        return text
-    m = rng.choice(spots)
-    return text[: m.start()] + edit(m) + text[m.end() :]
-
-
-def _one_number_changed(text: str, rng: random.Random) -> str:
-    return _one_number(text, rng, lambda m: str(int(float(m.group())) + rng.randint(1, 9)))
-
-
-def _number_removed(text: str, rng: random.Random) -> str:
-    return re.sub(r"  +", " ", _one_number(text, rng, lambda m: ""))
-
-
-def _numbers_scaled(text: str, rng: random.Random) -> str:
-    factor = rng.choice((2, 3, 10))
-    return _NUMBER.sub(lambda m: m.group() if "." in m.group() else str(int(m.group()) * factor), text)
-
-
-def _distractor_with_number(text: str, rng: random.Random) -> str:
-    sentences = [s for s in re.split(r"(?<=[.?!])\s+", text.strip()) if s]
-    sentences.insert(rng.randrange(len(sentences)) if sentences else 0, rng.choice(DISTRACTORS))
-    return " ".join(sentences)
-
-
-def _synonym_swap(text: str, rng: random.Random) -> str:
-    for word, other in SYNONYMS.items():
-        text = re.sub(rf"\b{word}\b", other, text, flags=re.IGNORECASE)
-    return text
-
-
-def _template_paraphrase(text: str, rng: random.Random) -> str:
-    """Reordered clauses, swapped synonyms and a lead-in: the lexical edit of a rewrite."""
-    return (
-        f"{rng.choice(('Consider this.', 'Here is a problem.', 'Suppose the following.'))} "
-        + _synonym_swap(_clause_reorder(text, rng), rng)
+def expected_kinds(planted: pl.DataFrame) -> pl.Series:
+    """The match kind a check should report for each planted row against its source item."""
+    mine, theirs = prepare(planted["problem"]).to_list(), prepare(planted["source"]).to_list()
+    return pl.Series(
+        "expected_kind",
+        [_kind(a, b, numbers(a), numbers(b)) for a, b in zip(mine, theirs, strict=True)],
+        dtype=pl.String,
     )
 
 
-#: What calibration cannot measure: planted edits are lexical; real LLM rewrites are not.
-LIMITS = (
-    "planted copies are rule-based edits; real LLM rewrites (same quantities and answer, new wording) "
-    "are not planted and their recall is not measured here: see docs/contamination.md"
-)
-
-PERTURBATIONS: dict[str, Callable[[str, random.Random], str]] = {
-    "verbatim": lambda t, r: t,
-    "case_space_unicode": _case_space_unicode,
-    "numbers_changed": _numbers,
-    "word_swap": _word_swap,
-    "clause_reorder": _clause_reorder,
-    "added_sentence": _added_sentence,
-    "one_number_changed": _one_number_changed,
-    "number_removed": _number_removed,
-    "numbers_scaled": _numbers_scaled,
-    "distractor_with_number": _distractor_with_number,
-    "synonym_swap": _synonym_swap,
-    "template_paraphrase": _template_paraphrase,
-}
+def _grams(text: str, n: int) -> set[str]:
+    words = _WORD.sub(" ", text.lower()).split()
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
 
 
-def planted_rows(benchmarks: dict[str, pl.DataFrame], per_kind: int, seed: int) -> pl.DataFrame:
-    """Perturbed copies: (problem, kind, benchmark, benchmark_index)."""
-    rng = random.Random(seed)
-    out: list[tuple[str, str, str, int]] = []
+def plain_ngram_matches(rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame], n: int = 13) -> pl.DataFrame:
+    """The field's baseline (GPT-3 / lm-eval decontamination): any shared word ``n``-gram flags a pair.
+
+    Text is lower-cased and split on non-word characters; no share, no number awareness. Returns
+    (pos, benchmark, benchmark_index) for every pair sharing at least one ``n``-gram.
+    """
+    index: dict[str, list[tuple[str, int]]] = {}
     for name, bench in benchmarks.items():
-        questions = bench["question"].to_list()
-        for kind, perturb in PERTURBATIONS.items():
-            for index in rng.sample(range(len(questions)), min(per_kind, len(questions))):
-                out.append((perturb(questions[index], rng), kind, name, index))
-    return pl.DataFrame(out, schema=["problem", "kind", "benchmark", "benchmark_index"], orient="row")
+        for item, text in zip(bench["benchmark_index"], bench["question"], strict=True):
+            for gram in _grams(text or "", n):
+                index.setdefault(gram, []).append((name, int(item)))
+    found: set[tuple[int, str, int]] = set()
+    for pos, text in zip(rows["pos"], rows["problem"], strict=True):
+        for gram in _grams(text or "", n):
+            found.update((int(pos), name, item) for name, item in index.get(gram, ()))
+    schema = {"pos": pl.UInt32, "benchmark": pl.String, "benchmark_index": pl.Int64}
+    return pl.DataFrame(sorted(found), schema=schema, orient="row").with_columns(kind=pl.lit(None, pl.String))
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def _recall(truth: pl.DataFrame, found: pl.DataFrame) -> dict[str, float | None]:
+    totals = dict(truth.group_by("kind").len().iter_rows())
+    hits = dict(found.group_by("kind").len().iter_rows())
+    return {kind: _share(hits.get(kind, 0), totals.get(kind, 0)) for kind in PERTURBATIONS}
+
+
+def _examples(clean: pl.Series, flagged: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> list[dict]:
+    """A few clean rows a check flagged, each with its best match (highest score) as evidence."""
+    if "score" in flagged.columns:
+        flagged = flagged.sort("score", descending=True, nulls_last=True)
+    examples = []
+    for r in (
+        flagged.unique("pos", keep="first", maintain_order=True).sort("pos").head(5).iter_rows(named=True)
+    ):
+        item = benchmarks[r["benchmark"]]["question"][int(r["benchmark_index"])]
+        examples.append(
+            {
+                "problem": str(clean[int(r["pos"])])[:300],
+                "benchmark": r["benchmark"],
+                "benchmark_index": int(r["benchmark_index"]),
+                "benchmark_problem": str(item)[:300],
+                "kind": r.get("kind"),
+                "score": r.get("score"),
+            }
+        )
+    return examples
+
+
+def score(
+    matches: pl.DataFrame,
+    truth: pl.DataFrame,
+    clean: pl.Series,
+    benchmarks: dict[str, pl.DataFrame],
+    covers: tuple[str, ...] | None = None,
+) -> dict[str, Any]:
+    """Recall per planted kind (overall and per benchmark), kind-label agreement, clean rows flagged.
+
+    ``covers`` names the benchmarks the check compares against: planted copies of other
+    benchmarks are not counted against it.
+    """
+    if covers is not None:
+        truth = truth.filter(pl.col("benchmark").is_in(list(covers)))
+    hits = matches.select("pos", "benchmark", "benchmark_index", "kind").unique(maintain_order=True)
+    right = truth.join(hits.rename({"kind": "found_kind"}), on=["pos", "benchmark", "benchmark_index"])
+    found = right.unique("pos")
+    agrees = right.filter(pl.col("found_kind") == pl.col("expected_kind")).unique("pos")
+    flagged = matches.filter(pl.col("pos") < clean.len())
+    n_flagged = flagged["pos"].n_unique()
+    return {
+        "recall": _recall(truth, found),
+        "recall_by_benchmark": {
+            name: _recall(
+                truth.filter(pl.col("benchmark") == name), found.filter(pl.col("benchmark") == name)
+            )
+            for name in truth["benchmark"].unique(maintain_order=True)
+        },
+        # Of the planted rows found on the right item, the share labelled with the expected kind.
+        "kind_label_agreement": _recall(found, agrees),
+        "clean_rows_flagged": n_flagged,
+        "clean_share_flagged": _share(n_flagged, clean.len()),
+        "clean_pairs_flagged": flagged.height,
+        "clean_examples": _examples(clean, flagged, benchmarks),
+    }
 
 
 def calibrate(
@@ -157,78 +141,71 @@ def calibrate(
     benchmarks: dict[str, pl.DataFrame],
     per_kind: int = 100,
     seed: int = 0,
+    baseline: bool = True,
 ) -> dict[str, Any]:
-    """Recall per (check, perturbation kind) and false positives on the clean problems."""
+    """Recall per (check, planted kind), clean rows flagged per check, and what is not measured."""
     planted = planted_rows(benchmarks, per_kind, seed)
-    problems = pl.concat([clean.alias("problem"), planted["problem"]])
-    rows = pl.DataFrame({"problem": problems}).with_row_index("pos")
-    truth = planted.with_row_index("pos").with_columns(pl.col("pos") + clean.len())
+    rows = pl.DataFrame({"problem": pl.concat([clean.alias("problem"), planted["problem"]])}).with_row_index(
+        "pos"
+    )
+    truth = planted.with_row_index("pos").with_columns(pl.col("pos") + clean.len(), expected_kinds(planted))
+    counts = planted.group_by("kind", "benchmark").len()
     result: dict[str, Any] = {
         "clean_rows": clean.len(),
         "planted_rows": planted.height,
         "per_kind_requested": per_kind,
-        # What was planted, per kind and benchmark (a benchmark smaller than per_kind gives fewer).
-        "per_kind": {
-            name: planted.filter(pl.col("benchmark") == name).height // len(PERTURBATIONS)
-            for name in benchmarks
-        },
+        # Items drawn per kind from each benchmark (fewer when the benchmark is smaller) ...
+        "per_kind": {name: min(per_kind, bench.height) for name, bench in benchmarks.items()},
+        # ... and the rows actually planted: a kind that cannot edit an item (no number) skips it.
+        "planted": {kind: {b: n for k, b, n in counts.iter_rows() if k == kind} for kind in PERTURBATIONS},
         "checks": {},
         "limits": LIMITS,
     }
+    found = []
     for bound in plan.checks:
-        options = bound.check.options
-        matches = bound.check.find(rows, benchmarks)
-        hits = matches.select("pos", "benchmark", "benchmark_index").unique()
-        found = truth.join(hits, on=["pos", "benchmark", "benchmark_index"], how="semi")
-        recall = {}
-        for kind in PERTURBATIONS:
-            total = truth.filter(pl.col("kind") == kind).height
-            recall[kind] = round(found.filter(pl.col("kind") == kind).height / total, 4) if total else None
-        false_rows = matches.filter(pl.col("pos") < clean.len())
-        examples = [
-            {
-                "problem": str(clean[int(r["pos"])])[:300],
-                "benchmark": r["benchmark"],
-                "benchmark_index": int(r["benchmark_index"]),
-                "kind": r.get("kind"),
-                "score": r.get("score"),
-            }
-            for r in false_rows.unique("pos", keep="first", maintain_order=True).head(5).iter_rows(named=True)
-        ]
-        result["checks"][f"{bound.name}[{bound.index}]"] = {
-            "options": options.model_dump(),
-            "recall": recall,
-            "clean_rows_flagged": false_rows["pos"].n_unique(),
-            "clean_pairs_flagged": false_rows.height,
-            "clean_examples": examples,
-        }
+        covers = tuple(bound.benchmarks) or tuple(benchmarks)
+        matches = bound.check.find(rows, {name: benchmarks[name] for name in covers if name in benchmarks})
+        found.append(matches.select("pos", "benchmark", "benchmark_index", "kind", "score"))
+        entry = {"options": bound.check.options.model_dump(), "action": bound.action}
+        result["checks"][f"{bound.name}[{bound.index}]"] = entry | score(
+            matches, truth, clean, benchmarks, covers
+        )
+    if found:
+        result["checks"][ANY] = score(pl.concat(found), truth, clean, benchmarks)
+    if baseline:
+        result["checks"][BASELINE] = score(plain_ngram_matches(rows, benchmarks), truth, clean, benchmarks)
     return result
 
 
 def format_table(result: dict[str, Any]) -> str:
-    """Recall per planted kind (rows) and check (columns), clean rows flagged with examples, limits."""
+    """Recall per planted kind and check, one table per benchmark; clean rows flagged; limits."""
     checks = list(result["checks"])
-    width = max([14, *(len(c) for c in checks)])
+    width = max([9, *(len(c) for c in checks)])
+    planted = result["planted"]
     lines = [
-        f"planted {result['planted_rows']} rows ("
-        + ", ".join(f"{n} per kind from {b}" for b, n in result["per_kind"].items())
-        + f") into {result['clean_rows']} clean problems",
-        "",
-        f"{'planted kind':24s}" + "".join(f" {c:>{width}s}" for c in checks),
+        f"planted {result['planted_rows']} rows (up to {result['per_kind_requested']} per kind and "
+        f"benchmark; n = rows actually planted) into {result['clean_rows']} clean problems",
     ]
-    lines.append("-" * len(lines[-1]))
-    for kind in PERTURBATIONS:
-        cells = "".join(
-            f" {(result['checks'][c]['recall'][kind] or 0) * 100:>{width - 1}.1f}%" for c in checks
-        )
-        lines.append(f"{kind:24s}{cells}")
-    flagged = "".join(f" {result['checks'][c]['clean_rows_flagged']:>{width}d}" for c in checks)
-    lines += [f"{'clean rows flagged':24s}{flagged}", ""]
+    for bench in result["per_kind"]:
+        header = f"{bench + ': planted kind':30s} {'n':>5s}" + "".join(f" {c:>{width}s}" for c in checks)
+        lines += ["", header, "-" * len(header)]
+        for kind in PERTURBATIONS:
+            cells = ""
+            for c in checks:
+                value = result["checks"][c]["recall_by_benchmark"].get(bench, {}).get(kind)
+                cells += f" {'-':>{width}s}" if value is None else f" {value * 100:>{width - 1}.1f}%"
+            lines.append(f"{kind:30s} {planted[kind].get(bench, 0):5d}{cells}")
+    clean = "".join(f" {result['checks'][c]['clean_rows_flagged']:>{width}d}" for c in checks)
+    share = "".join(
+        f" {(result['checks'][c]['clean_share_flagged'] or 0) * 100:>{width - 1}.2f}%" for c in checks
+    )
+    lines += ["", f"{'clean rows flagged':36s}{clean}", f"{'  share of clean rows':36s}{share}", ""]
     for check in checks:
-        for example in result["checks"][check]["clean_examples"][:3]:
+        for ex in result["checks"][check]["clean_examples"][:2]:
             lines.append(
-                f"  {check} flagged clean: {example['problem'][:90]!r} ~ "
-                f"{example['benchmark']}[{example['benchmark_index']}] ({example['kind'] or 'match'})"
+                f"  {check} flagged clean: {ex['problem'][:80]!r}\n"
+                f"      best match {ex['benchmark']}[{ex['benchmark_index']}] ({ex['kind'] or 'match'}): "
+                f"{ex['benchmark_problem'][:80]!r}"
             )
     lines += ["", f"Not measured: {result['limits']}."]
     return "\n".join(lines)
