@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "dq.contamination",
     "dq.render.plugin",
     "dq.eval.plugin",
+    "dq.train.plugin",
     "dq_stages",
     "dq_reports",
     "dq.cli.commands",
@@ -37,6 +38,7 @@ DEFAULT_PLUGINS = (
     "dq.audit.commands",
     "dq.publish.commands",
     "dq.eval.commands",
+    "dq.train.commands",
     "dq_reports.html",
     "dq_reports.html.compare",
 )

@@ -124,8 +124,8 @@ def test_bad_inputs_exit_2_with_one_line(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 def write_tokens(out: Path, loss_tokens: int, rows: int) -> Path:
-    (out / "reports").mkdir(parents=True, exist_ok=True)
-    (out / "reports" / "tokens.json").write_text(
+    (out / "rendered").mkdir(parents=True, exist_ok=True)
+    (out / "rendered" / "tokens.json").write_text(
         json.dumps({"train": {"loss_tokens": loss_tokens, "rows": rows}})
     )
     return out
@@ -160,8 +160,8 @@ def test_budget_verdict_thresholds() -> None:
 def test_missing_or_bad_tokens_file(tmp_path: Path) -> None:
     code, out = run("--model", "HuggingFaceTB/SmolLM2-135M", "--rank", "8", "--dataset", str(tmp_path))
     assert code == 0 and out.strip().splitlines()[-1].startswith("note: ") and "tokens.json not found" in out
-    (tmp_path / "reports").mkdir()
-    (tmp_path / "reports" / "tokens.json").write_text('{"train": {"rows": 3}}')
+    (tmp_path / "rendered").mkdir()
+    (tmp_path / "rendered" / "tokens.json").write_text('{"train": {"rows": 3}}')
     code, out = run("--model", "HuggingFaceTB/SmolLM2-135M", "--rank", "8", "--dataset", str(tmp_path))
     assert code == 2 and "train.loss_tokens: missing" in out
 

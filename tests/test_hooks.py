@@ -259,3 +259,26 @@ def test_hook_dq_register_evaluators(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in (out / "predictions.jsonl").read_text().splitlines()]
     assert [r["correct"] for r in rows] == [True, True, False]  # the third has no "= answer"
     assert summary["primary_metric"]["value"] == 2 / 3 and summary["evaluator"] == "recorder.last_line"
+
+
+def test_hook_dq_register_train_backends(tmp_path: Path) -> None:
+    from dq.train.dataset import load_train_data
+    from dq.train.driver import RunConfig
+    from dq.train.run import train_run
+
+    pm, registry = _manager(recorder)
+    run_pipeline(
+        pm, registry, STRICT, out_dir=tmp_path / "o", options=RunOptions(contamination_action="warn")
+    )
+    renderer = registry.get("renderers", "recorder.bytes")()
+    data = load_train_data(tmp_path / "o", renderer, train_limit=20, val_limit=4)
+    backend = registry.get("train_backends", "recorder.uniform")()
+    config = RunConfig("hooktest", "toy", "attention_only", 0, epochs=1)
+    recorder.CALLS.clear()
+    summary = train_run(backend, config, data, tmp_path / "run")
+    metrics = [json.loads(line) for line in (tmp_path / "run/metrics.jsonl").read_text().splitlines()]
+    assert [c for c in recorder.CALLS if c[0] == "lr"] and backend.steps == 3  # ceil(20 / 8) steps
+    assert {m["split"] for m in metrics} == {"main_train", "main_optim", "main_val"}
+    assert (
+        summary["best_validation_step"] == 3 and summary["checkpoint"]["path"] == "memory://hooktest-step-3"
+    )

@@ -35,7 +35,7 @@ class DatasetTokens:
 
 def read_tokens(out_dir: Path) -> DatasetTokens | None:
     """``train.loss_tokens`` and ``train.rows`` of ``OUT/rendered/tokens.json``; None when absent."""
-    path = out_dir / "reports" / "tokens.json"
+    path = out_dir / "rendered" / "tokens.json"
     if not path.is_file():
         return None
     try:

@@ -54,7 +54,7 @@ def capacity(
     if dataset is not None:
         tokens = read_tokens(dataset)
         if tokens is None:
-            note = f"{dataset / 'reports' / 'tokens.json'} not found (render the dataset first): no budget"
+            note = f"{dataset / 'rendered' / 'tokens.json'} not found (render the dataset first): no budget"
         else:
             result["budget"] = budget(count.params, tokens, bits_per_token=bits_per_token)
     if note:

@@ -12,6 +12,7 @@ from dq import RowRule, RuleContext, hookimpl
 from dq.api.evaluate import EvalItem, Evaluator, Generation, Score
 from dq.api.render import RenderedBatch, Renderer, check_prefix
 from dq.api.run import ContaminationCheck, Reporter, SplitResult, Splitter, Stage
+from dq.api.train import AdamParams, Datum, LoraTargets, StepResult, TrainBackend
 
 CALLS: list[tuple[str, Any]] = []
 
@@ -142,6 +143,45 @@ class LastLineEvaluator(Evaluator):
         lines = generated_text.strip().splitlines()
         last = lines[-1].strip() if lines else None
         return Score(last == reference, last, last, reference)
+
+
+class UniformBackend(TrainBackend):
+    """Scores every target as uniform over 256 byte tokens; trains nothing."""
+
+    name = "recorder.uniform"
+
+    def start(self, base_model: str, rank: int, targets: LoraTargets, seed: int, options: dict) -> None:
+        self.steps, self.saved = 0, {}
+
+    def _score(self, datums: Any) -> StepResult:
+        weight = sum(sum(d.weights) for d in datums)
+        return StepResult(weight * 5.545, weight, sum(d.token_count for d in datums))  # ln 256
+
+    def forward_backward(self, datums: list[Datum]) -> StepResult:
+        return self._score(datums)
+
+    def forward(self, datums: list[Datum]) -> StepResult:
+        return self._score(datums)
+
+    def optim_step(self, adam: AdamParams) -> dict[str, float]:
+        self.steps += 1
+        CALLS.append(("lr", adam.learning_rate))
+        return {}
+
+    def save_state(self, name: str) -> str:
+        self.saved[name] = self.steps
+        return f"memory://{name}"
+
+    def restore(self, path: str) -> None:
+        self.steps = self.saved[path.removeprefix("memory://")]
+
+    def export_for_sampling(self, name: str) -> str:
+        return f"memory://export-{name}"
+
+
+@hookimpl
+def dq_register_train_backends(register: Callable[[type], None]) -> None:
+    register(UniformBackend)
 
 
 @hookimpl
