@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -151,16 +151,17 @@ class UniformBackend(TrainBackend):
     name = "recorder.uniform"
 
     def start(self, base_model: str, rank: int, targets: LoraTargets, seed: int, options: dict) -> None:
-        self.steps, self.saved = 0, {}
+        self.steps = 0
+        self.saved: dict[str, int] = {}
 
     def _score(self, datums: Any) -> StepResult:
         weight = sum(sum(d.weights) for d in datums)
         return StepResult(weight * 5.545, weight, sum(d.token_count for d in datums))  # ln 256
 
-    def forward_backward(self, datums: list[Datum]) -> StepResult:
+    def forward_backward(self, datums: Sequence[Datum]) -> StepResult:
         return self._score(datums)
 
-    def forward(self, datums: list[Datum]) -> StepResult:
+    def forward(self, datums: Sequence[Datum]) -> StepResult:
         return self._score(datums)
 
     def optim_step(self, adam: AdamParams) -> dict[str, float]:
