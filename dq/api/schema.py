@@ -90,7 +90,8 @@ MATCH_KINDS = (
     "numbers_permuted",  # the same numbers in another order
     "numbers_changed",  # as many numbers, other values
     "numbers_added_or_removed",  # a number more or fewer
-    "reworded",  # found by meaning, not by shared text (semantic checks)
+    "reworded",  # found by meaning, not by shared text (semantic checks), same quantities or answer
+    "template_sibling",  # found by meaning: the same story with other quantities (semantic checks)
 )
 
 

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from dq.api.train import AdamParams, Datum, LoraTargets, StepResult, TrainBackend
 from dq.errors import DqError
+from dq.models.local import SMOLLM2_NAMES
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
@@ -87,7 +88,9 @@ class LocalBackend(TrainBackend):
             task_type="CAUSAL_LM",
         )
         self.model = get_peft_model(model, config).to(device)
-        self.model.peft_config["default"].base_model_name_or_path = base_model
+        # The adapter names its base as people know it (the offline alias is dq's, not the Hub's).
+        canonical = SMOLLM2_NAMES[0] if base_model in SMOLLM2_NAMES else base_model
+        self.model.peft_config["default"].base_model_name_or_path = canonical
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=0.0, betas=(0.9, 0.95), eps=1e-12, weight_decay=0.0)
         self.device = device
@@ -162,7 +165,8 @@ class LocalBackend(TrainBackend):
 
         tmp = folder.with_name(f".{folder.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        self.model.save_pretrained(str(tmp))
+        # Embeddings are never trained; "auto" would look the base model up on the Hub.
+        self.model.save_pretrained(str(tmp), save_embedding_layers=False)
         if with_optimizer:
             state = {"optimizer": self.optimizer.state_dict(), "rng": torch.get_rng_state()}
             torch.save(state, tmp / "optimizer.pt")

