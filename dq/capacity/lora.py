@@ -28,6 +28,8 @@ KNOWN_MODELS = {
     "Qwen/Qwen3-14B": "qwen3-14b.json",
     "meta-llama/Llama-3.1-8B": "llama-3.1-8b.json",
     "HuggingFaceTB/SmolLM2-135M": "smollm2-135m.json",
+    # The instruct model has the base model's architecture (the offline GGUF dq trains on).
+    "HuggingFaceTB/SmolLM2-135M-Instruct": "smollm2-135m.json",
 }
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")

@@ -88,8 +88,10 @@ class LocalBackend(TrainBackend):
             task_type="CAUSAL_LM",
         )
         self.model = get_peft_model(model, config).to(device)
-        # The adapter names its base as people know it (the offline alias is dq's, not the Hub's).
+        # The adapter (config and model card) names its base as people know it: not dq's offline
+        # alias, not the cache folder the weights were read from.
         canonical = SMOLLM2_NAMES[0] if base_model in SMOLLM2_NAMES else base_model
+        model.config._name_or_path = canonical
         self.model.peft_config["default"].base_model_name_or_path = canonical
         params = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(params, lr=0.0, betas=(0.9, 0.95), eps=1e-12, weight_decay=0.0)
