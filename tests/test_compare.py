@@ -30,7 +30,7 @@ def golden(name: str) -> list[dict[str, str]]:
 def test_json_table_matches_the_headline_numbers() -> None:
     result = CliRunner().invoke(compare, [str(STUDY), "--json"])
     assert result.exit_code == 0, result.output
-    table = {r["condition"]: r for r in json.loads(result.output)}
+    table = {r["condition"]: r for r in json.loads(result.output)["table"]}
     assert list(table) == ["baseline", "attention_only", "all_layer"]
     assert f"{table['baseline']['mean_accuracy']:.4f}" == "0.8453"
     assert f"{table['attention_only']['mean_accuracy']:.4f}" == "0.9055"
@@ -89,12 +89,13 @@ def test_html_page_has_the_study_sections(tmp_path: Path) -> None:
     result = CliRunner().invoke(compare, [str(STUDY), "--html", str(out)])
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
-    for anchor in ("accuracy", "disagreement", "nll", "lr"):
+    for anchor in ("verdict", "accuracy", "disagreement", "nll", "lr"):
         assert f'<section id="{anchor}">' in html
     assert "N=3 seeds per condition; intervals show min/max range across seeds" in html
     for colour in ("#1f77b4", "#ff7f0e", "#666666"):
         assert colour in html
     assert "+6.015" in html and "+5.560" in html and "<script" not in html
+    assert "Verdict: inconclusive" in html and "results_schema_sha256</code> differs" in html
 
 
 def test_condition_and_seed_come_from_the_summary_not_the_folder_name(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ class EvalRun:
     extraction_failures: int
     tokens: int
     predictions: dict[int, bool] | None = None
+    #: ``contracts.*_sha256`` of the summary (MISTAKE-20260507-001: they differ between runs).
+    contracts: dict[str, str] = field(default_factory=dict)
+    inputs: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -49,6 +52,23 @@ class TrainRun:
     lr_selection: bool
     val_nll: dict[int, float] = field(default_factory=dict)
     best_step: int | None = None
+    train_tokens: int | None = None
+    validation_tokens: int | None = None
+    #: The exported adapter's size: ``adapter_size_bytes`` if recorded, else its safetensors file.
+    adapter_bytes: int | None = None
+    #: ``manifest.training.lora_config.target_modules`` when the run recorded it.
+    target_modules: list[str] | None = None
+    inputs: list[Path] = field(default_factory=list)
+
+
+@dataclass
+class ProbeRun:
+    """A throughput probe (§6.11): mean seconds per optimizer step of each passing request shape."""
+
+    path: Path
+    run_id: str
+    seconds: dict[str, float]
+    inputs: list[Path] = field(default_factory=list)
 
 
 @dataclass
@@ -57,6 +77,7 @@ class Study:
 
     evals: list[EvalRun] = field(default_factory=list)
     train: list[TrainRun] = field(default_factory=list)
+    probes: list[ProbeRun] = field(default_factory=list)
 
 
 def _json(path: Path) -> dict[str, Any]:
@@ -122,7 +143,38 @@ def read_eval(folder: Path, summary: dict[str, Any]) -> EvalRun:
         extraction_failures=int(summary.get("extraction_failures") or 0),
         tokens=int((summary.get("token_count") or {}).get("total") or 0),
         predictions=_predictions(folder / "predictions.jsonl"),
+        contracts=_contracts(summary),
+        inputs=[p for p in (where, folder / "predictions.jsonl") if p.is_file()],
     )
+
+
+def _contracts(summary: dict[str, Any]) -> dict[str, str]:
+    recorded = summary.get("contracts")
+    if not isinstance(recorded, dict):
+        return {}
+    return {k: str(v) for k, v in sorted(recorded.items()) if k.endswith("_sha256")}
+
+
+def _adapter_bytes(folder: Path, summary: dict[str, Any]) -> int | None:
+    """Recorded ``adapter_size_bytes``, else the size of the exported PEFT adapter file (local runs)."""
+    if isinstance(summary.get("adapter_size_bytes"), int):
+        return int(summary["adapter_size_bytes"])
+    export = (summary.get("sampler_checkpoint") or {}).get("path")
+    if not isinstance(export, str) or "://" in export:  # a Tinker URI: its size is not visible here
+        return None
+    for base in (Path(export), folder / "exports" / Path(export).name):
+        if (base / "adapter_model.safetensors").is_file():
+            return (base / "adapter_model.safetensors").stat().st_size
+    return None
+
+
+def _target_modules(folder: Path) -> list[str] | None:
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        return None
+    lora = ((_json(manifest).get("training") or {}).get("lora_config")) or {}
+    modules = lora.get("target_modules") if isinstance(lora, dict) else None
+    return [str(m) for m in modules] if isinstance(modules, list) else None
 
 
 def read_train(folder: Path, summary: dict[str, Any]) -> TrainRun:
@@ -146,12 +198,28 @@ def read_train(folder: Path, summary: dict[str, Any]) -> TrainRun:
         lr_selection=run_id.startswith("lr-select") or "small_val" in splits,
         val_nll={int(r["step"]): float(r["eval_metric"]["value"]) for r in val},
         best_step=summary.get("best_validation_step"),
+        train_tokens=(summary.get("token_count") or {}).get("train"),
+        validation_tokens=(summary.get("token_count") or {}).get("validation"),
+        adapter_bytes=_adapter_bytes(folder, summary),
+        target_modules=_target_modules(folder),
+        inputs=[p for p in (where, metrics, folder / "manifest.json") if p.is_file()],
     )
     if not run.val_nll:  # a summary without metrics still says its best NLL
         value = (summary.get("primary_metric") or {}).get("value")
         if value is not None:
             run.val_nll = {int(run.best_step or 0): float(value)}
     return run
+
+
+def read_probe(folder: Path, summary: dict[str, Any]) -> ProbeRun:
+    """The probe summary's passing shapes, in the order it ran them."""
+    seconds = {
+        str(shape): float(v["seconds_per_optimizer_step"])
+        for shape, v in summary["shapes"].items()
+        if isinstance(v, dict) and v.get("seconds_per_optimizer_step") is not None
+    }
+    run_id = str(summary.get("run_id", folder.name))
+    return ProbeRun(path=folder, run_id=run_id, seconds=seconds, inputs=[folder / "summary.json"])
 
 
 def read_study(folders: list[Path]) -> Study:
@@ -164,10 +232,12 @@ def read_study(folders: list[Path]) -> Study:
             study.evals.append(read_eval(folder, summary))
         elif name == "validation_mean_nll":
             study.train.append(read_train(folder, summary))
+        elif isinstance(summary.get("shapes"), dict):
+            study.probes.append(read_probe(folder, summary))
         else:
             raise DqError(
                 f"{folder / 'summary.json'}: primary_metric.name {name!r} is neither gsm8k_accuracy "
-                "(an evaluation) nor validation_mean_nll (a training run)"
+                "(an evaluation) nor validation_mean_nll (a training run), and it has no 'shapes' (a probe)"
             )
     return study
 

@@ -51,8 +51,42 @@ def primary_table(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
-def _by_seed(study: Study, condition: str) -> dict[Any, EvalRun]:
+def by_seed(study: Study, condition: str) -> dict[Any, EvalRun]:
     return {e.seed: e for e in study.evals if e.condition == condition and e.predictions is not None}
+
+
+def _check_counts(a: EvalRun, b: EvalRun, counts: dict[str, int]) -> None:
+    """The four cells add up to each summary's total, and each side's right answers to its ``correct``."""
+    items = sum(counts.values())
+    for run, right in ((a, counts["first_only"]), (b, counts["second_only"])):
+        if items != run.total:
+            raise DqError(
+                f"{run.path}: predictions hold {items} items but summary.json says total {run.total}"
+            )
+        if right + counts["both_correct"] != run.correct:
+            raise DqError(
+                f"{run.path}: predictions have {right + counts['both_correct']} correct but summary.json "
+                f"says {run.correct}; the JSONL/JSON records disagree"
+            )
+
+
+def adapter_mb(study: Study, condition: str) -> float | None:
+    """Mean exported adapter size (MB, 10^6 bytes) of the condition's training runs, if recorded."""
+    sizes = [t.adapter_bytes for t in study.train if t.condition == condition and not t.lr_selection]
+    known = [s for s in sizes if s is not None]
+    return statistics.fmean(known) / 1e6 if known else None
+
+
+def target_modules(study: Study, condition: str) -> list[str] | None:
+    """The condition's LoRA modules: recorded in its runs' manifests, else the named preset's."""
+    for t in study.train:
+        if t.condition == condition and t.target_modules:
+            return t.target_modules
+    from dq.api.train import LoraTargets  # the definition of the study's two named conditions
+
+    if condition in ("attention_only", "all_layer"):
+        return list(LoraTargets.parse(condition).modules)
+    return None
 
 
 def disagreement(study: Study) -> tuple[tuple[str, str] | None, list[dict[str, Any]]]:
@@ -61,7 +95,7 @@ def disagreement(study: Study) -> tuple[tuple[str, str] | None, list[dict[str, A
     if len(tuned) < 2:
         return None, []
     first, second = tuned[0], tuned[1]
-    a, b = _by_seed(study, first), _by_seed(study, second)
+    a, b = by_seed(study, first), by_seed(study, second)
     rows = []
     for seed in sorted(set(a) & set(b), key=lambda s: (s is None, s)):
         pa, pb = a[seed].predictions or {}, b[seed].predictions or {}
@@ -75,6 +109,7 @@ def disagreement(study: Study) -> tuple[tuple[str, str] | None, list[dict[str, A
             other = pb[index]
             key = "both_correct" if ok and other else "both_wrong" if not (ok or other) else None
             counts[key or ("first_only" if ok else "second_only")] += 1
+        _check_counts(a[seed], b[seed], counts)
         rows.append({"seed": seed, **counts, "delta": counts["first_only"] - counts["second_only"]})
     return (first, second), rows
 

@@ -93,16 +93,45 @@ def lr_section(points: list[dict[str, Any]]) -> str:
     )
 
 
+def verdict_section(data: dict[str, Any]) -> str:
+    """The contract-hash warning (first, prominent), the pre-registered verdict and the paired test."""
+    warn = "".join(
+        f"<p class='warning' style='border:2px solid #b00020;padding:.5em;color:#b00020'><strong>Inputs were produced under different contracts: "
+        f"<code>{esc(w['key'])}</code> differs</strong> ("
+        + "; ".join(f"<code>{esc(v)}</code>: {len(runs)} run(s)" for v, runs in w["values"].items())
+        + ").</p>"
+        for w in data.get("contract_mismatches") or []
+    )
+    v = data["verdict"]
+    body = warn + f"<p><strong>Verdict: {esc(v['verdict'])}</strong> ({esc(v['reason'])}).</p>"
+    test = data.get("paired_test")
+    if test:
+        m, bs = test["mcnemar"], test["bootstrap"]
+        lo, hi = (x * 100 for x in bs["ci95"])
+        body += (
+            "<h3>Paired test (beyond the study; diagnostic only)</h3><ul class='kv'>"
+            f"<li>McNemar exact (pooled over {test['seeds']} seeds): {m['first_only']} vs "
+            f"{m['second_only']} discordant items, p = {m['p_value']:.4f}</li>"
+            f"<li>Paired bootstrap of the mean accuracy difference ({esc(' − '.join(test['pair']))}): "
+            f"{bs['mean_difference'] * 100:+.3f} points, 95% interval [{lo:+.3f}, {hi:+.3f}] "
+            f"({bs['resamples']} resamples, seed {bs['seed']})</li></ul>"
+            f"<p class='note caveat'>{esc(test['caveat'])}</p>"
+        )
+    return section("verdict", "Verdict", body)
+
+
 def render_study(data: dict[str, Any]) -> str:
     """The study page from :func:`dq_reports.html.compare.study_data`'s dict."""
     names = tuple(data["disagreement_pair"]) if data.get("disagreement_pair") else None
     sections = [
+        verdict_section(data),
         accuracy_section(data["table"]),
         disagreement_section(names, data["disagreement"]),  # type: ignore[arg-type]
         nll_section(data["nll_curves"], data["best_checkpoints"]),
         lr_section(data["lr_selection"]),
     ]
     nav = [
+        ("verdict", "Verdict"),
         ("accuracy", "Accuracy"),
         ("disagreement", "Disagreement"),
         ("nll", "Validation NLL"),

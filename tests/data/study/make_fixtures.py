@@ -79,6 +79,25 @@ NLL = {  # fig_05: condition -> seed -> values at STEPS
     },
 }
 STEPS = (1000, 2000, 3169, 4000, 5000, 6000, 6338)
+#: §6.9 / fig_02: the same token totals in every main run.
+TRAIN_TOKENS = {"optimizer": 17227430, "total": 23783511, "train": 17227430, "validation": 6556081}
+#: fig_01's adapter sizes. The study's run records do not hold them (its figure script did), so the
+#: fixture records them as ``adapter_size_bytes``, the field dq reads before an exported adapter file.
+ADAPTER_BYTES = {"attention_only": 29_400_000, "all_layer": 83_500_000}
+#: The baseline's contracts are real; of the checkpoint evals' results_schema hash only the prefix
+#: 5b92c949 is known (MISTAKE-20260507-001), so the rest is a stand-in of zeros.
+CONTRACTS = {
+    "eval_contract": "docs/freeze/eval_contract.md",
+    "eval_contract_sha256": "1608a723824cba4d6d6818c5d5b963abb75008312f4595a9a3d62c5b0510fe61",
+    "results_schema": "docs/freeze/results_schema.md",
+    "results_schema_sha256": "5b92c949" + "0" * 56,
+}
+#: fig_08 / §6.11: seconds per optimizer step at batch 8.
+PROBE = {
+    "single_datum_calls": 20.22187466151081,
+    "batched_datums": 5.201307859155349,
+    "batched_datums_pipelined": 2.4104866901249693,
+}
 LR = {
     "attention_only": {"1e-4": 0.3786645046540731, "3e-4": 0.3632619345728878, "1e-3": 0.3644437038722405},
     "all_layer": {"1e-4": 0.3648794147648033, "3e-4": 0.3559855057286731, "1e-3": 0.37397296784836664},
@@ -127,6 +146,7 @@ def eval_run(cond: str, seed: int, right: list[bool]) -> None:
         folder / "summary.json",
         {
             "checkpoint": path,
+            "contracts": CONTRACTS,
             "condition": cond,
             "seed": seed,
             "step": 3169,
@@ -176,6 +196,7 @@ def train_run(cond: str, seed: int) -> None:
     dump(
         HERE / run_id / "summary.json",
         {
+            "adapter_size_bytes": ADAPTER_BYTES[cond],
             "best_validation_step": best[0],
             "condition": cond,
             "seed": seed,
@@ -183,6 +204,7 @@ def train_run(cond: str, seed: int) -> None:
             "status": "pass",
             "learning_rate": {"min_lr": 3e-05, "peak_lr": 0.0003, "warmup_steps": 190},
             "primary_metric": {"name": "validation_mean_nll", "value": best[1]},
+            "token_count": TRAIN_TOKENS,
         },
     )
 
@@ -214,6 +236,15 @@ def lr_run(cond: str, label: str, nll: float) -> None:
     )
 
 
+def probe_run() -> None:
+    shapes = {k: {"status": "pass", "seconds_per_optimizer_step": v} for k, v in PROBE.items()}
+    summary = {"run_id": "throughput-probe-001", "status": "pass", "shapes": shapes, "steps": 16}
+    dump(
+        HERE / "throughput-probe-001" / "summary.json",
+        {**summary, "recommended_request_shape": min(PROBE, key=PROBE.__getitem__)},
+    )
+
+
 def main() -> None:
     base = json.loads((HERE.parents[2] / "../shared/seed/baseline_summary.json").read_text(encoding="utf-8"))
     dump(HERE / base["run_id"] / "summary.json", base)
@@ -225,6 +256,7 @@ def main() -> None:
             train_run(cond, seed)
         for label, nll in LR[cond].items():
             lr_run(cond, label, nll)
+    probe_run()
 
 
 if __name__ == "__main__":
