@@ -7,6 +7,7 @@ from collections import Counter
 import polars as pl
 
 from dq.api.run import RunState, Stage
+from dq.engine import current
 from dq.pipeline.curation import apply_rules
 
 
@@ -31,12 +32,16 @@ class CurateStage(Stage):
     def run(self, state: RunState) -> None:
         rows = state.require("rows")
         progress = state.rows_progress("dq.curate", rows.height)
-        result = apply_rules(
-            rows,
-            state.plan.rules,
-            state.plan.skip_rules,
-            lambda done, total: progress.update(rows.height * done // max(total, 1), force=True),
-        )
+        engine = current()
+        if engine is not None:
+            result = engine.curate(rows, state.plan.rules, state.plan.skip_rules)
+        else:
+            result = apply_rules(
+                rows,
+                state.plan.rules,
+                state.plan.skip_rules,
+                lambda done, total: progress.update(rows.height * done // max(total, 1), force=True),
+            )
         progress.close(rows.height)
         state.considered = result.considered
         state.accepted = with_row_ids(result.accepted)

@@ -7,6 +7,7 @@ import polars as pl
 from dq.api.run import GateVerdict, RunState, Stage
 from dq.contamination.leakage import near_overlap, train_val_overlap
 from dq.data.benchmarks import load_benchmarks as load_benchmarks_of
+from dq.engine import current
 
 
 def load_benchmarks(state: RunState) -> None:
@@ -29,7 +30,11 @@ def run_checks(state: RunState, curated: pl.DataFrame) -> pl.DataFrame:
         progress = state.rows_progress(f"dq.gate {bound.name}", curated.height)
         bound.check.progress = lambda done, total, p=progress: p.update(done, total=total)
         try:
-            matches = bound.check.find(curated, selected)
+            engine = current()
+            if engine is not None:
+                matches = engine.find(bound.check, curated, selected)
+            else:
+                matches = bound.check.find(curated, selected)
         finally:
             bound.check.progress = None
         progress.close(curated.height)

@@ -12,6 +12,7 @@ from dq.api.hookspecs import hookimpl
 from dq.cli.options import (
     benchmark_option,
     column_option,
+    engine_options,
     input_option,
     out_option,
     overwrite_option,
@@ -35,6 +36,7 @@ def dq_register_commands(cli: click.Group) -> None:
 @click.option("--batch-rows", default=500_000, show_default=True, type=click.IntRange(min=1))
 @out_option(what="matches (matches.jsonl) and summary (summary.json)")
 @overwrite_option
+@engine_options
 def scan(
     rules_path: Path,
     input_spec: str,
@@ -44,6 +46,8 @@ def scan(
     batch_rows: int,
     out_dir: Path,
     overwrite: bool,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Stream a file of any size through the rule set's contamination checks (no gate/split).
 
@@ -52,14 +56,16 @@ def scan(
     from dq.cli.main import runtime
     from dq.contamination.scan import scan as run_scan
     from dq.data.benchmarks import check_hub, load_benchmarks
+    from dq.pipeline.execute import engine_for
     from dq.pipeline.plan import RunOptions, build_plan
 
-    options = RunOptions(input_spec, list(benchmarks), parse_columns(columns))
+    options = RunOptions(input_spec, list(benchmarks), parse_columns(columns), engine=engine, address=address)
     plan = build_plan(rules_path, runtime().registry, options)
     check_hub(plan.benchmarks)
     bench = {name: frame for name, (frame, _) in load_benchmarks(plan.benchmarks).items()}
     column = plan.columns.get("problem", "problem")
-    summary = run_scan(plan, Path(input_spec), bench, out_dir, column, batch_rows, list(only), overwrite)
+    with engine_for(options):
+        summary = run_scan(plan, Path(input_spec), bench, out_dir, column, batch_rows, list(only), overwrite)
     click.echo(json.dumps(summary, indent=2))
     sys.exit(1 if summary["status"] == "fail" else 0)
 

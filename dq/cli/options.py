@@ -91,3 +91,18 @@ def parse_columns(values: tuple[str, ...]) -> dict[str, str]:
             raise DqError(f"--column '{value}': use DQFIELD=INPUTCOLUMN, e.g. source=problem_source")
         mapping[key] = name
     return mapping
+
+
+def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--engine local|ray`` and ``--address``: where the row-level and near-duplicate steps run."""
+    func = click.option(
+        "--address", help="Ray cluster address for --engine ray (default: a local session on loopback)."
+    )(func)
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "ray"]),
+        default="local",
+        show_default=True,
+        help="Run curation, checks and near-duplicate grouping here or on Ray (the dq[ray] extra); "
+        "the outputs are the same.",
+    )(func)

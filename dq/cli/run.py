@@ -10,6 +10,7 @@ import click
 from dq.cli.options import (
     benchmark_option,
     column_option,
+    engine_options,
     input_option,
     out_option,
     overwrite_option,
@@ -34,6 +35,7 @@ from dq.errors import DqError
 @overwrite_option
 @click.option("--quiet", is_flag=True, help="No progress lines and no summary table.")
 @click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error (exit 2).")
+@engine_options
 def run(
     rules_path: Path,
     input_spec: str | None,
@@ -44,6 +46,8 @@ def run(
     overwrite: bool,
     quiet: bool,
     strict_plugins: bool,
+    engine: str,
+    address: str | None,
 ) -> None:
     """Curate a dataset with a rule set: gate, split, contamination gates, render, write.
 
@@ -57,7 +61,9 @@ def run(
     rt = runtime(strict=strict_plugins)
     if strict_plugins and rt.errors:
         raise DqError(rt.errors[0])
-    options = RunOptions(input_spec, list(benchmarks), parse_columns(columns), contamination_action)
+    options = RunOptions(
+        input_spec, list(benchmarks), parse_columns(columns), contamination_action, engine, address
+    )
     result, state = run_pipeline(
         rt.pm, rt.registry, rules_path, options, out_dir, overwrite, quiet or not sys.stderr.isatty()
     )

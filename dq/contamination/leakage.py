@@ -55,7 +55,10 @@ def near_components(canonical: pl.Series, threshold: float) -> pl.DataFrame:
     construction. Components are numbered 0.. in order of their first problem in ``canonical``.
     """
     from dq.contamination import lsh
+    from dq.engine import current
 
+    if (engine := current()) is not None:
+        return engine.near_components(canonical, threshold)
     distinct = canonical.unique(maintain_order=True).rename("canonical")
     if distinct.len() == 0:
         return pl.DataFrame({"canonical": distinct, "component": pl.Series([], dtype=pl.Int64)})

@@ -229,6 +229,7 @@ class NgramCheck(ContaminationCheck):
                     hits.group_by("doc", "item", maintain_order=True)
                     .agg(pl.col("h").n_unique().alias("matched"), pl.col("start").min().alias("first"))
                     .join(totals.rename({"doc": "item"}), on="item")
+                    .sort("doc", "item")  # hash joins do not keep an order: matches come out stable
                 )
                 for doc, item, matched, first, total in summary.iter_rows():
                     if matched < self.options.min_matches or matched / total < self.options.min_share:

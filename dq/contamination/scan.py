@@ -19,6 +19,7 @@ from dq.api.run import Plan
 from dq.data.fields import resolve_columns
 from dq.data.outdir import staged
 from dq.data.reader import file_columns, input_file, iter_file_batches
+from dq.engine import current
 from dq.errors import DqError
 
 
@@ -73,7 +74,11 @@ def scan(
         for texts in problem_batches(path, column, batch_rows, strict="problem" in plan.strict_columns):
             rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
             for bound in checks:
-                found = bound.check.find(rows, {n: benchmarks[n] for n in bound.benchmarks})
+                selected = {n: benchmarks[n] for n in bound.benchmarks}
+                engine = current()
+                found = (
+                    engine.find(bound.check, rows, selected) if engine else bound.check.find(rows, selected)
+                )
                 kinds = found["kind"] if "kind" in found.columns else None
                 found = found.with_columns(bound.action_of(kinds, found.height))
                 _record(found, offset, bound.name, summary["checks"][bound.name], fh)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pluggy
@@ -29,7 +31,22 @@ def run_pipeline(
     if any("matches" in stage.provides for stage in plan.stages):  # a stage that gates needs them
         check_hub(plan.benchmarks)  # an unreachable Hub fails now, not after load/curate/split
     state = RunState(plan=plan, out_dir=out_dir, quiet=quiet, overwrite=overwrite)
-    return execute(state, pm), state
+    with engine_for(options):
+        return execute(state, pm), state
+
+
+@contextmanager
+def engine_for(options: RunOptions | None) -> Iterator[None]:
+    """Run the block on the options' engine: the local one, or a Ray session (closed after)."""
+    from dq.engine import using
+
+    if options is None or options.engine == "local":
+        yield
+        return
+    from dq.engine.ray_engine import RayOptions, ray_engine
+
+    with ray_engine(RayOptions(address=options.address)) as engine, using(engine):
+        yield
 
 
 def execute(state: RunState, pm: pluggy.PluginManager) -> RunResult:

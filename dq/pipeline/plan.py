@@ -40,6 +40,10 @@ class RunOptions:
     benchmarks: list[str] = field(default_factory=list)
     columns: dict[str, str] = field(default_factory=dict)
     contamination_action: str | None = None
+    #: Where the row-level and near-duplicate steps run: "local" (this process) or "ray".
+    engine: str = "local"
+    #: A Ray cluster address for ``engine="ray"`` (default: a local session on loopback).
+    address: str | None = None
 
 
 def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions | None = None) -> Plan:
