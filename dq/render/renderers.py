@@ -113,6 +113,7 @@ class Qwen3ThinkingOffRenderer(ChatTemplateRenderer):
         super().__init__(tokenizer, **options)
         self._pieces: dict[str, list[int]] | None = None
         self._system_ids: dict[str, list[int]] = {}
+        self._last: tuple[list[str], list[Any]] | None = None
 
     @property
     def fast(self) -> bool:
@@ -193,8 +194,21 @@ class Qwen3ThinkingOffRenderer(ChatTemplateRenderer):
         """Rust encodings of ``user\\n{problem}`` and ``\\n\\n{solution}`` for ``rows``."""
         texts = [f"user\n{conversations[i][-2]['content']}" for i in rows]
         texts += ["\n\n" + conversations[i][-1]["content"].lstrip("\n") for i in rows]
-        enc = self.encode(texts)
+        enc = self.encode_distinct(texts)
         return enc[: len(rows)], enc[len(rows) :]
+
+    def encode_distinct(self, texts: list[str]) -> list[Any]:
+        """Encode each distinct text once; the last batch is kept, since token reports render every
+        chunk twice (with and without the system prompt) and the user/answer pieces are the same."""
+        if self._last is not None and self._last[0] == texts:
+            return self._last[1]
+        first: dict[str, int] = {}
+        for text in texts:
+            first.setdefault(text, len(first))
+        encoded = self.encode(list(first))
+        out = [encoded[first[text]] for text in texts]
+        self._last = (texts, out)
+        return out
 
     def token_counts(self, conversations: Sequence[Conversation]) -> TokenCounts:
         fast, slow = self.split(conversations, fast_train_shape)
