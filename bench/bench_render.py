@@ -1,18 +1,19 @@
-"""Render throughput: the fast Qwen3 path vs per-row apply_chat_template, on OpenMath-shaped rows.
+"""Render throughput: dq's token report and the fast Qwen3 path vs apply_chat_template.
 
     python bench/bench_render.py                    # 20,000 rows (fast) / 2,000 rows (template)
     python bench/bench_render.py --rows 1000000     # the full measure
 
-Rows are the shared OpenMathInstruct-2 sample (../shared/data) with the study's system prompt,
-replicated to ``--rows``; they are rendered in chunks of ``--chunk`` through ``render_batch``
-(ids kept per chunk, then dropped) and ``token_counts``. Prints rows/s, MB/s of row text, tokens
-and peak RSS.
+Rows are OpenMath-shaped (``dq.testing.corpus.openmath_shaped`` over ../shared/data GSM8K/MATH
+train text) with the study's system prompt; every solution gets a row number so that no two rows
+are the same text (real OpenMathInstruct-2 solutions are all distinct, and the renderer encodes
+each distinct text of a batch once). Measured: the ``dq.tokens`` stage's counting (four renders a
+row: full and prompt, with and without the system prompt), ``render_batch`` (ids kept per chunk,
+then dropped) and the template path. Prints rows/s, MB/s of row text, tokens/s and peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -22,16 +23,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SYSTEM = "You are a careful math solver. Solve the problem step by step. Put the final answer in \\boxed{}."
 
 
-def sample_rows(shared: Path) -> list[list[dict[str, str]]]:
-    path = shared / "data" / "openmathinstruct2" / "nemo_skills_sample.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def sample_rows(shared: Path, rows: int) -> list[list[dict[str, str]]]:
+    from dq.testing.corpus import openmath_shaped
+
+    frame = openmath_shaped(rows, shared / "data", seed=0)
     return [
         [
             {"role": "system", "content": SYSTEM},
-            {"role": "user", "content": r["problem"]},
-            {"role": "assistant", "content": r["generated_solution"]},
+            {"role": "user", "content": problem},
+            {"role": "assistant", "content": f"{solution}\n\nRow {i}."},
         ]
-        for r in rows
+        for i, (problem, solution) in enumerate(
+            zip(frame["problem"], frame["generated_solution"], strict=True)
+        )
     ]
 
 
@@ -65,10 +69,18 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from dq.render.renderers import ChatTemplateRenderer, Qwen3ThinkingOffRenderer
 
-    convs = sample_rows(args.shared)
+    convs = sample_rows(args.shared, args.rows)
     fast, slow = Qwen3ThinkingOffRenderer(), ChatTemplateRenderer("Qwen/Qwen3-8B")
     fast.render_batch(convs[:2])
     slow.render_batch(convs[:2])
+
+    def stage(batch: list) -> object:  # what the dq.tokens stage does per chunk
+        from dq.tokens.count import count_split
+
+        counted = count_split(fast, batch)
+        return type("Counts", (), {"full_lens": counted.full_with_system})()
+
+    measure("dq.tokens (4 renders a row)", stage, convs, args.rows, args.chunk)
     measure("fast token_counts", fast.token_counts, convs, args.rows, args.chunk)
     measure("fast render_batch (ids)", fast.render_batch, convs, args.rows, args.chunk)
     per_row = lambda batch: slow.render_batch(batch)  # noqa: E731 - one template call per row below

@@ -24,7 +24,7 @@ from dq.api.render import (
     check_prefix,
     first_difference,
 )
-from dq.render.qwen3_tokenizer import chat_template, load_tokenizer
+from dq.render.qwen3_tokenizer import QWEN3_HUB_IDS, chat_template, load_tokenizer
 
 THINK_OFF_GENERATION = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
 # The prompt ends in "</think>\n\n"; a solution whose leading whitespace holds a line break
@@ -121,11 +121,31 @@ class Qwen3ThinkingOffRenderer(ChatTemplateRenderer):
         return bool(self.tokenizer.chat_template == chat_template())
 
     def encode(self, texts: list[str]) -> list[Any]:
-        """Rust batch encode, special tokens recognised, none added."""
+        """Batch encode, added tokens recognised, none added: tiktoken on Qwen3's own ranks for text
+        without markup (same ids, about 5x faster), the Rust tokenizer for the rest."""
         if not texts:
             return []
-        backend = self.tokenizer.backend_tokenizer
-        return list(backend.encode_batch_fast(texts, add_special_tokens=False))
+        out: list[Any] = [None] * len(texts)
+        rest = list(range(len(texts)))
+        if self.tokenizer_name in QWEN3_HUB_IDS:  # the offline build: tiktoken has the same ranks
+            from dq.render import tiktoken_encoder as tk
+
+            plain = [i for i in rest if not tk.markup().search(texts[i])]
+            encoded = tk.encode_plain([texts[i] for i in plain])
+            if encoded is not None:
+                for i, ids in zip(plain, encoded, strict=True):
+                    out[i] = ids
+                chosen = set(plain)
+                rest = [i for i in rest if i not in chosen]
+        if rest:
+            backend = self.tokenizer.backend_tokenizer
+            for i, enc in zip(
+                rest,
+                backend.encode_batch_fast([texts[i] for i in rest], add_special_tokens=False),
+                strict=True,
+            ):
+                out[i] = enc
+        return out
 
     def pieces(self) -> dict[str, list[int]]:
         """Ids of the fixed pieces of the render."""
