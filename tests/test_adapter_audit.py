@@ -222,3 +222,46 @@ def test_the_hook_adds_audit_adapter_and_joins_an_existing_group() -> None:
     other.add_command(existing)
     dq_register_commands(cli=other)
     assert other.commands["audit"] is existing and "adapter" in existing.commands
+
+
+def test_dq_own_exported_adapter_passes_on_its_base_and_fails_on_another(tmp_path: Path) -> None:
+    """Train two steps through dq.local and the driver, export, audit the export (issue 12)."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from dq.train.dataset import TrainData
+    from dq.train.datums import build_datums
+    from dq.train.driver import RunConfig, start_backend
+    from dq.train.local_backend import LocalBackend
+    from dq.train.run import train_run
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    base = write_base(tmp_path / "base-a")
+    other = write_base(tmp_path / "base-b", hidden_size=96)
+    cfg = dict(TINY)
+    model = AutoModelForCausalLM.from_config(AutoConfig.for_model(cfg.pop("model_type"), **cfg))
+    model.save_pretrained(base)
+    ids = [[(7 * row + 3 * i) % 250 + 1 for i in range(12)] for row in range(6)]
+    datums = build_datums(ids, [5] * len(ids))
+    data = TrainData(datums[:4], datums[4:], [None] * 4, [None] * 2, {}, "")
+    config = RunConfig("audit-own", str(base), "all_layer", 0, peak_lr=1e-3, epochs=2, rank=4)
+    backend, run_dir = LocalBackend(), tmp_path / "run"
+    start_backend(backend, config, run_dir, {"model_and_tokenizer": (model, None)})
+    summary = train_run(backend, config, data, run_dir, started=True)
+    export = Path(summary["sampler_checkpoint"]["path"])
+    assert export.parent == run_dir / "exports" and summary["best_validation_step"] in (1, 2)
+    code, report = audit_json(str(export))
+    assert code == 0 and report["status"] == "pass" and not codes(report, "red"), report["flags"]
+    assert {"shapes_match", "size_matches", "base_named"} <= codes(report, "green")
+    assert (report["config"]["r"], report["config"]["lora_alpha"], report["config"]["lora_dropout"]) == (
+        4,
+        32,
+        0.0,
+    )
+    assert (
+        len(report["tensors"]["coverage"]["attention"]) == 4
+        and len(report["tensors"]["coverage"]["mlp"]) == 3
+    )
+    code, report = audit_json(str(export), "--base", str(other))
+    assert code == 1 and {"base_mismatch", "shape_mismatch"} <= codes(report, "red")

@@ -52,6 +52,9 @@ class Stage(Documented):
     name: ClassVar[str] = ""
     needs: ClassVar[tuple[str, ...]] = ()
     provides: ClassVar[tuple[str, ...]] = ()
+    #: Files (relative to the output folder) the stage writes itself: ``dq report`` and
+    #: ``dq render`` carry over or rewrite exactly these.
+    writes: ClassVar[tuple[str, ...]] = ()
 
     def run(self, state: RunState) -> None:
         raise NotImplementedError
@@ -244,6 +247,10 @@ class RunState:
     matches: pl.DataFrame | None = None
     #: Token report of the rendered splits (``dq.tokens``): rendered/tokens.json.
     token_stats: dict[str, Any] | None = None
+    #: Training runs of ``dq.train`` (run id, condition, seed, folder, best step, NLL, export).
+    adapters: list[dict[str, Any]] | None = None
+    #: Evaluation runs of ``dq.evaluate`` (run id, target, accuracy, folder).
+    evaluations: list[dict[str, Any]] | None = None
     gates: list[GateVerdict] = field(default_factory=list)
     contamination_report: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)

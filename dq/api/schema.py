@@ -168,6 +168,66 @@ class RenderSpec(Model):
     cost: CostSpec = Field(default_factory=lambda: CostSpec(), description="How the run is priced.")
 
 
+class TrainSpec(Model):
+    """``[train]``: LoRA runs of the ``dq.train`` stage (nothing happens unless it is in the pipeline)."""
+
+    backend: str = Field(default="dq.local", description="Registered train backend (dq.local, dq.tinker).")
+    model: str = Field(
+        default="", description="Base model: local folder, .gguf, an offline name or a Tinker base model."
+    )
+    renderer: str | None = Field(
+        default=None,
+        description="Renderer of the training datums, with the backend's tokenizer (default: dq.chat_template "
+        "for dq.local, [render] renderer otherwise).",
+    )
+    conditions: list[str] = Field(
+        default_factory=lambda: ["attention_only", "all_layer"],
+        description="LoRA target sets, one run each per seed: attention_only, all_layer or modules.",
+    )
+    seeds: list[int] = Field(
+        default_factory=lambda: [0], description="Seeds; one run per condition and seed."
+    )
+    peak_lr: float = Field(
+        default=3e-4, gt=0, description="Peak learning rate (warmup, then cosine to 10 %)."
+    )
+    peak_lr_by_condition: dict[str, float] = Field(
+        default_factory=dict, description="Peak learning rate per condition, overriding peak_lr."
+    )
+    epochs: int = Field(default=2, ge=1, description="Epochs over the training rows.")
+    max_steps: int | None = Field(default=None, ge=1, description="Stop after this many optimizer steps.")
+    rank: int = Field(default=8, ge=1, description="LoRA rank.")
+    train_rows: int | None = Field(default=None, ge=1, description="Train on the first N train rows only.")
+    val_rows: int | None = Field(default=None, ge=1, description="Validate on the first N val rows only.")
+    micro_batch: int | None = Field(
+        default=None, ge=1, description="dq.local rows per forward pass (default 1 on CPU, 8 on CUDA)."
+    )
+    threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="torch threads for training and evaluation (2 alone on two cores, 1 beside other "
+        "processes); DQ_TORCH_THREADS overrides it; default torch's own.",
+    )
+    allow_failed_gate: bool = Field(
+        default=False,
+        description="Train although a gate failed (recorded in each run manifest); otherwise training "
+        "is refused and the run still exits 1.",
+    )
+
+
+class EvalSpec(Model):
+    """``[eval]``: the ``dq.evaluate`` stage: base model and every exported adapter on a benchmark."""
+
+    evaluator: str = Field(default="dq.gsm8k", description="Registered evaluator (see dq eval list).")
+    data: str | None = Field(
+        default=None,
+        description="Benchmark file or DQ_BENCHMARK_DIR-style folder; default $DQ_BENCHMARK_DIR.",
+    )
+    limit: int | None = Field(default=None, ge=1, description="Evaluate the first N items only.")
+    max_new_tokens: int = Field(default=512, ge=1, description="Greedy generation budget per item.")
+    batch_size: int = Field(default=16, ge=1, description="Prompts per generate call.")
+    base: bool = Field(default=True, description="Also evaluate the base model (the comparison's baseline).")
+
+
 DEFAULT_PIPELINE = ["dq.load", "dq.curate", "dq.split", "dq.gate", "dq.render", "dq.tokens", "dq.write"]
 DEFAULT_REPORTS = [
     "dq.contamination_json",
@@ -196,6 +256,12 @@ class RuleSet(Model):
     )
     leakage: LeakageSpec = Field(default_factory=lambda: LeakageSpec(), description="Train/val leakage gate.")
     render: RenderSpec = Field(default_factory=lambda: RenderSpec(), description="Chat rendering.")
+    train: TrainSpec = Field(
+        default_factory=lambda: TrainSpec(), description="LoRA training (the dq.train stage)."
+    )
+    eval: EvalSpec = Field(
+        default_factory=lambda: EvalSpec(), description="Evaluation and comparison (the dq.evaluate stage)."
+    )
     reports: list[str] = Field(
         default_factory=lambda: list(DEFAULT_REPORTS), description="Reporter names, written to reports/."
     )

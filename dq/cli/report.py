@@ -87,6 +87,7 @@ def rebuild_reports(
         read_manifest,
         reload_state,
         run_stages,
+        stage_files,
         write_reports,
     )
 
@@ -105,7 +106,12 @@ def rebuild_reports(
             f"{run_dir}: the gate now drops rows that raw/ holds (a drop action with new matches); dq "
             "report never changes data: make a new version with dq review apply, or rerun dq run"
         )
-    skip = {MARKER, "manifest.json", *(k for k in manifest["outputs"] if k.startswith("reports/"))}
+    by_stages = stage_files(plan)  # reports/ files a stage wrote (not a reporter): carried over
+    skip = {
+        MARKER,
+        "manifest.json",
+        *(k for k in manifest["outputs"] if k.startswith("reports/")),
+    } - by_stages
     skip |= {path for stage in stages for path in getattr(stage, "writes", ())}  # written anew, not linked
     with staged(run_dir, True, _marker_kind(run_dir / MARKER), carry_foreign=True) as work:
         state.work_dir = work

@@ -9,6 +9,8 @@ from pydantic import BaseModel
 
 from dq.api.schema import (
     BenchmarkSpec,
+    CostSpec,
+    EvalSpec,
     GateEntry,
     InputSpec,
     LeakageSpec,
@@ -16,6 +18,7 @@ from dq.api.schema import (
     RuleEntry,
     RuleSet,
     SplitSpec,
+    TrainSpec,
 )
 from dq.plugins import Registry
 
@@ -29,6 +32,9 @@ TABLES: list[tuple[str, type[BaseModel]]] = [
     ("[[contamination]]", GateEntry),
     ("[leakage]", LeakageSpec),
     ("[render]", RenderSpec),
+    ("[render.cost]", CostSpec),
+    ("[train]", TrainSpec),
+    ("[eval]", EvalSpec),
 ]
 #: Sub-tables whose component's own keys sit inline beside dq's keys.
 INLINE = {"RuleEntry": "params", "SplitSpec": "options", "GateEntry": "options"}

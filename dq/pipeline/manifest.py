@@ -88,6 +88,9 @@ def build_manifest(state: RunState) -> dict[str, Any]:
         "splitter": split_spec.splitter,
         "pipeline": state.rule_set.pipeline,
         "parent": state.parent,
+        **({"training": state.adapters} if state.adapters is not None else {}),
+        **({"evaluations": state.evaluations} if state.evaluations is not None else {}),
+        **({"notes": state.notes} if state.notes else {}),
         "versions": versions(),
         "outputs": dict(sorted(state.outputs.items())),
     }

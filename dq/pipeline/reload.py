@@ -92,12 +92,18 @@ def run_stages(state: RunState, stages: Sequence[Stage]) -> None:
         raise DqError(str(exc)) from None
 
 
+def stage_files(plan: Plan) -> set[str]:
+    """The files the plan's stages declare they write (``Stage.writes``)."""
+    return {path for stage in plan.stages for path in getattr(stage, "writes", ())}
+
+
 def after_split(plan: Plan) -> tuple[Stage, ...]:
     """The plan's stages after the one that splits (gate, render, write in the default pipeline)."""
     last = max((i for i, s in enumerate(plan.stages) if "train" in s.provides), default=None)
     if last is None:
         raise DqError(f"{plan.rule_set.source_path}: pipeline has no stage that splits rows into train/val")
-    return plan.stages[last + 1 :]
+    # A new data version re-gates, re-renders and re-counts; it does not retrain or re-evaluate.
+    return tuple(s for s in plan.stages[last + 1 :] if not {"adapters", "evaluations"} & set(s.provides))
 
 
 def read_manifest(run_dir: Path) -> dict[str, Any]:
@@ -255,9 +261,13 @@ def reload_state(run_dir: Path, plan: Plan, manifest: dict[str, Any], quiet: boo
         (int(groups.get("train", 0)), int(groups.get("val", 0))),
         int((manifest.get("rows") or {}).get("input", 0)),
     )
-    # Outputs listed before the reporters ran: the folder's files but reports/ and the row index.
+    # Outputs listed before the reporters ran: the folder's files but the reporters' and the row
+    # index (reports/ files a stage wrote, such as the study comparison, stay).
+    by_stages = stage_files(plan)
     state.outputs = {
-        k: v for k, v in manifest["outputs"].items() if not k.startswith("reports/") and k != ROW_INDEX
+        k: v
+        for k, v in manifest["outputs"].items()
+        if (not k.startswith("reports/") or k in by_stages) and k != ROW_INDEX
     }
     return state
 

