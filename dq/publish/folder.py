@@ -23,7 +23,12 @@ from dq.publish.model import Entry, PublishedSplit, PublishOptions, RunFolder, f
 SPLITS = {"train": "train", "val": "validation"}
 CONFIGS = ("raw", "rendered")
 #: Files copied as they are when present; the split JSONL are added per config.
-EXTRA_FILES = ("manifest.json", "rendered/manifest.json", "reports/contamination.json", "rendered/tokens.json")
+EXTRA_FILES = (
+    "manifest.json",
+    "rendered/manifest.json",
+    "reports/contamination.json",
+    "rendered/tokens.json",
+)
 REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
 
 
