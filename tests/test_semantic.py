@@ -134,3 +134,50 @@ def test_dq_scan_streams_the_semantic_check(tmp_path: Path, fixture_rows: pl.Dat
     assert {i for i, label in enumerate(labels) if label == "rewrite"} <= hit_rows
     assert not {i for i, label in enumerate(labels) if label == "clean"} & hit_rows
     assert {m["kind"] for m in matches} == {"reworded", "template_sibling"}
+
+
+def test_onnx_runtime_gives_the_torch_vectors(training: pl.DataFrame) -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from dq.embed.minilm import SentenceEncoder
+
+    texts = training["problem"].to_list()
+    ort, ref = SentenceEncoder(engine="onnx"), SentenceEncoder(engine="torch")
+    assert ort.engine == "onnx" and ref.engine == "torch"
+    a, b = ort.encode(texts, batch_size=4), ref.encode(texts)
+    assert a.shape == b.shape and float(abs(a - b).max()) < 1e-5
+
+
+def test_first_pass_keeps_rewrites_and_skips_far_rows(
+    training: pl.DataFrame, benchmark: pl.DataFrame
+) -> None:
+    """The fitted table lets every rewrite and sibling through and spares the model unrelated rows."""
+    from dq.text.vector import canonical_problem
+
+    check = SemanticCheck(SemanticCheck.Options.model_validate({}))
+    items = check.encoder().encode(canonical_problem(benchmark["question"]).to_list())
+    near = canonical_problem(training.filter(pl.col("label") != "clean")["problem"]).to_list()
+    far = [
+        "let $f(x) = 3x^2 - 5$. what is the value of $f(f(1))$?",
+        "how many positive divisors does 6! have?",
+        "find the area of the triangle with vertices (0,0), (4,0) and (0,3).",
+    ]
+    kept, _ = check.candidates(check.encoder().token_ids(near + far), items)
+    assert set(kept.tolist()) >= set(range(len(near)))
+    assert not set(kept.tolist()) & set(range(len(near), len(near) + len(far)))
+
+
+def test_least_squares_refit_recovers_a_table() -> None:
+    import numpy as np
+
+    pytest.importorskip("scipy")
+
+    from dq.embed.refit import design, fit_table
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=(50, 8))
+    ids = [list(rng.integers(0, 50, size=rng.integers(3, 12))) for _ in range(400)]
+    a = design(ids, 50)
+    y = np.asarray(a @ truth)  # type: ignore[operator]
+    fitted = fit_table(a, y, np.zeros_like(truth), lam=1e-6)
+    assert float(abs(fitted - truth).max()) < 1e-2

@@ -1,9 +1,10 @@
 """Semantic contamination: sentence embeddings of the canonical problem, exact top-k cosine per item.
 
 Finds benchmark items reworded by an LLM (same quantities and answer, new wording), which no
-lexical check finds. A fast first pass (a static token table distilled from the same model) sends
-only likely matches to the full model, whose cosine is the reported score; a verification step
-labels each match a rewrite or a template sibling from the quantities and answers of both sides.
+lexical check finds. A fast first pass (a static token table fitted to the same model's sentence
+vectors) sends only likely matches to the full model (ONNX Runtime on CPU when installed), whose
+cosine is the reported score; a verification step labels each match a rewrite or a template
+sibling from the quantities and answers of both sides.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import polars as pl
 from pydantic import Field
 
 from dq.api.run import ContaminationCheck, Options
+from dq.contamination.kernels import shingles
 from dq.contamination.near import MATCH_SCHEMA, _kind
-from dq.contamination.shingles import numbers, unique_texts
 from dq.embed import verify
 from dq.text import vector
 
@@ -33,12 +34,13 @@ class SemanticOptions(Options):
         0.85, ge=0, le=1, description="Full-model cosine at or above which a pair is reported."
     )
     top_k: int = Field(3, ge=1, description="Nearest benchmark items considered per training problem.")
-    fast: bool = Field(True, description="First pass with the distilled static table (default model only).")
+    fast: bool = Field(True, description="First pass with the fitted static table (default model only).")
     first_pass: float = Field(
-        0.7,
+        0.65,
         ge=-1,
         le=1,
-        description="Centred static-table cosine at or above which a row goes to the full model.",
+        description="Static-table cosine (to the items' model vectors) at or above which a row goes to "
+        "the full model.",
     )
     min_coverage: float = Field(
         0.9, ge=0, le=1, description="Rows whose tokens the table covers less go to the full model anyway."
@@ -51,6 +53,9 @@ class SemanticOptions(Options):
     )
     batch_size: int = Field(50_000, gt=0, description="Distinct training problems per batch.")
     device: str | None = Field(None, description="torch device (default: cuda when present, else cpu).")
+    engine: str = Field(
+        "auto", description="auto (ONNX Runtime on CPU when installed, else torch), torch or onnx."
+    )
 
 
 class SemanticCheck(ContaminationCheck):
@@ -58,8 +63,9 @@ class SemanticCheck(ContaminationCheck):
 
     Each distinct canonical problem is embedded once (mean pooling, L2-normalised) and compared
     with every benchmark item (exact top-k cosine; benchmark embeddings cached by content hash).
-    With the default model a static token table distilled from it scores every row first and only
-    rows near an item (or poorly covered by the table) are embedded by the full model. Pairs at or
+    With the default model a static token table fitted to it scores every row first (against the
+    items' exact vectors) and only rows near an item (or poorly covered by the table) are embedded
+    by the full model. Pairs at or
     above ``threshold`` are verified: the same quantities (numerals and number words, any order;
     ``quantity_overlap``) or the same answer (when both sides carry one) make a rewrite, labelled
     ``reworded`` (or its lexical kind when the texts are also lexically near), otherwise the pair is a
@@ -76,18 +82,19 @@ class SemanticCheck(ContaminationCheck):
         self._encoder: Any = None
         self._table: Any = None
         self._bench: dict[tuple[str, int], np.ndarray] = {}
-        self._static_bench: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     def encoder(self) -> Any:
         """The full model, loaded on first use (torch and transformers are imported here)."""
         if self._encoder is None:
             from dq.embed.minilm import SentenceEncoder
 
-            self._encoder = SentenceEncoder(self.options.model, device=self.options.device)
+            self._encoder = SentenceEncoder(
+                self.options.model, device=self.options.device, engine=self.options.engine
+            )
         return self._encoder
 
     def table(self) -> Any:
-        """The distilled static table when the fast path applies to this model, else None."""
+        """The fitted static table when the fast path applies to this model, else None."""
         from dq.embed.encode import load_static_table
 
         if self._table is None and self.options.fast and self.options.model in ("", "minilm"):
@@ -102,23 +109,15 @@ class SemanticCheck(ContaminationCheck):
             self._bench[key] = cached_encode(self.encoder(), texts)
         return self._bench[key]
 
-    def candidates(self, texts: list[str], bench: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Rows the full model must see, and each row's best first-pass cosine (NaN without one).
+    def candidates(self, ids: list[list[int]], bench: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows the full model must see (by token ids), and each row's best first-pass cosine.
 
-        Static vectors of both sides, centred on the benchmark items' mean static vector: averaged
-        token vectors share a large common component that makes every pair look similar.
+        The table is fitted so that a text's averaged token vectors approximate its sentence vector,
+        so a row's static vector is compared with the items' exact (full-model) vectors.
         """
         table = self.table()
-        if table is None:
-            return np.arange(len(texts)), np.full(len(texts), np.nan)
-        key = hash(tuple(bench))
-        if key not in self._static_bench:
-            vecs, _ = table.encode(self.encoder().token_ids(bench))
-            mean = vecs.mean(0)
-            self._static_bench = {key: (_unit(vecs - mean), mean)}
-        items, mean = self._static_bench[key]
-        vecs, coverage = table.encode(self.encoder().token_ids(texts))
-        best = top_cosines(_unit(vecs - mean), items, 1)[0][:, 0]
+        vecs, coverage = table.encode(ids)
+        best = top_cosines(vecs, bench, 1)[0][:, 0]
         keep = (best >= self.options.first_pass) | (coverage < self.options.min_coverage)
         return np.flatnonzero(keep), best
 
@@ -130,13 +129,18 @@ class SemanticCheck(ContaminationCheck):
         bench = np.vstack([self._bench_vectors(n, t) for n, t in zip(names, items, strict=True)])
         owner = np.repeat(np.arange(len(names)), [len(t) for t in items])
         local = np.concatenate([np.arange(len(t)) for t in items])
-        texts, positions = unique_texts(vector.canonical_problem(rows["problem"]))
+        texts, positions = shingles.unique_texts(vector.canonical_problem(rows["problem"]))
         frames, done = [], 0
         for start in range(0, texts.len(), self.options.batch_size):
             batch = texts.slice(start, self.options.batch_size).to_list()
             pos = positions.slice(start, self.options.batch_size)
-            cand, first = self.candidates(batch, [t for group in items for t in group])
-            pairs = self._scored(batch, cand, first, bench)
+            # tokenized once for both passes (models loaded by name tokenize inside encode)
+            ids = self.encoder().token_ids(batch) if self.table() is not None else None
+            if ids is None:
+                cand, first = np.arange(len(batch)), np.full(len(batch), np.nan)
+            else:
+                cand, first = self.candidates(ids, bench)
+            pairs = self._scored(batch, ids, cand, first, bench)
             found = [
                 {"doc": d, "benchmark": names[owner[j]], "item": int(local[j]), "estimate": e, "score": s}
                 for d, j, e, s in pairs
@@ -147,12 +151,20 @@ class SemanticCheck(ContaminationCheck):
         return pl.concat(frames) if frames else pl.DataFrame(schema=MATCH_SCHEMA)
 
     def _scored(
-        self, batch: list[str], cand: np.ndarray, first: np.ndarray, bench: np.ndarray
+        self,
+        batch: list[str],
+        ids: list[list[int]] | None,
+        cand: np.ndarray,
+        first: np.ndarray,
+        bench: np.ndarray,
     ) -> list[tuple[int, int, float, float]]:
         """(doc, stacked item, first-pass cosine, full cosine) for every pair at or above threshold."""
         if cand.size == 0:
             return []
-        vecs = self.encoder().encode([batch[i] for i in cand])
+        if ids is None:
+            vecs = self.encoder().encode([batch[i] for i in cand])
+        else:
+            vecs = self.encoder().encode_ids([ids[i] for i in cand])
         sims, idx = top_cosines(vecs, bench, min(self.options.top_k, bench.shape[0]))
         out = []
         for r, c in zip(*np.nonzero(sims >= self.options.threshold), strict=True):
@@ -217,7 +229,7 @@ class SemanticCheck(ContaminationCheck):
         elif not rewrite:
             kind = "template_sibling"
         elif jaccard >= self.options.lexical:
-            kind = _kind(train, item, numbers(train), numbers(item))
+            kind = _kind(train, item, shingles.numbers(train), shingles.numbers(item))
         else:
             kind = "reworded"
         evidence = {

@@ -74,15 +74,21 @@ def distill(encoder: SentenceEncoder, texts: Sequence[str], batch_size: int = 64
 
 
 def write_table(path: Path, sums: np.ndarray, counts: np.ndarray, fingerprint: str, min_count: int) -> None:
-    """Keep tokens seen ``min_count`` times or more; float16 vectors; atomic write."""
+    """Keep tokens seen ``min_count`` times or more, each the mean of its contextual outputs."""
     keep = np.flatnonzero(counts >= min_count)
-    vectors = (sums[keep] / counts[keep, None]).astype(np.float16)
+    write_vectors(path, keep, sums[keep] / counts[keep, None], counts.size, fingerprint)
+
+
+def write_vectors(
+    path: Path, token_ids: np.ndarray, vectors: np.ndarray, vocab: int, fingerprint: str
+) -> None:
+    """The table file: token ids, float16 vectors, vocabulary size, model fingerprint; atomic write."""
     buf = io.BytesIO()
     np.savez_compressed(
         buf,
-        token_ids=keep.astype(np.int32),
-        vectors=vectors,
-        vocab_size=np.int64(counts.size),
+        token_ids=token_ids.astype(np.int32),
+        vectors=vectors.astype(np.float16),
+        vocab_size=np.int64(vocab),
         fingerprint=np.str_(fingerprint),
     )
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
@@ -103,7 +109,7 @@ def main() -> None:
     ap.add_argument("--train-sample", type=int, default=1500, help="Rows of each train split.")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    encoder = SentenceEncoder()
+    encoder = SentenceEncoder(engine="torch")  # hidden states of every token need torch
     texts = corpus_texts(args.data, args.train_sample)
     sums, counts, sentences = distill(encoder, texts)
     save_atomic(cache_dir() / encoder.fingerprint / f"{texts_key(encoder.fingerprint, texts)}.npy", sentences)
@@ -112,7 +118,7 @@ def main() -> None:
     np.save(cache_dir() / "distill_sums.npy", sums.astype(np.float32))
     np.save(cache_dir() / "distill_counts.npy", counts)
     write_table(args.out, sums, counts, encoder.fingerprint, args.min_count)
-    print(f"{args.out}: {int((counts >= args.min_count).sum())} tokens")
+    print(f"{args.out}: {int((counts >= args.min_count).sum())} tokens (refit: python -m dq.embed.refit)")
 
 
 if __name__ == "__main__":

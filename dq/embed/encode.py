@@ -1,9 +1,10 @@
-"""Embedding caches and the fast first pass: a static token table distilled from the full model.
+"""Embedding caches and the fast first pass: a static token table fitted to the full model.
 
 Benchmark embeddings are computed once and cached under ``${DQ_CACHE_DIR:-~/.cache/dq}/embed``,
 keyed by the model's fingerprint and a sha256 of the texts. The static encoder maps each token id
-to a vector (the full model's contextual output for that token, averaged over a corpus); a text's
-vector is the mean of its tokens' vectors, L2-normalised: about 100x cheaper than the model.
+to a vector (least squares, so that the mean of a text's token vectors approximates the model's
+sentence vector; ``dq.embed.refit``); a text's vector is that mean, L2-normalised: about 100x
+cheaper than the model.
 """
 
 from __future__ import annotations
@@ -20,9 +21,9 @@ import numpy as np
 
 from dq.errors import DqError
 
-#: The shipped table (built by ``python -m dq.embed.distill``) and the sha256 of its bytes.
+#: The shipped table (``python -m dq.embed.distill``, then ``python -m dq.embed.refit``) and its sha256.
 STATIC_TABLE = Path(__file__).with_name("minilm_static.npz")
-STATIC_SHA256 = "a1ad882b362f608e7436050162885da7d9f821af1435b3465baed875ee153303"
+STATIC_SHA256 = "a797092b9240bd51bcaef3354e72f3eaaa8186be97613242a757ec9086d30047"
 
 
 def cache_dir() -> Path:
@@ -70,7 +71,7 @@ def cached_encode(encoder: Any, texts: Sequence[str]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class StaticTable:
-    """Token vectors distilled from a model: ``rows[token_id]`` indexes ``vectors`` (-1: no vector)."""
+    """Token vectors fitted to a model: ``rows[token_id]`` indexes ``vectors`` (-1: no vector)."""
 
     rows: np.ndarray  # int32, vocab size
     vectors: np.ndarray  # float32, kept tokens x dim
@@ -100,7 +101,7 @@ def file_sha256(path: Path) -> str:
 
 
 def load_static_table(path: Path = STATIC_TABLE, sha256: str | None = None) -> StaticTable:
-    """The distilled table, its bytes checked against ``sha256`` (the shipped table's by default)."""
+    """The static table, its bytes checked against ``sha256`` (the shipped table's by default)."""
     expected = STATIC_SHA256 if sha256 is None else sha256
     if not path.is_file():
         raise DqError(f"{path}: distilled table missing; build it with python -m dq.embed.distill")

@@ -71,34 +71,48 @@ def model_fingerprint(path: Path | str) -> str:
 class SentenceEncoder:
     """Embeds texts with a sentence-transformers model: unit vectors, float32, one row per text."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str | None = None, max_length: int = MAX_LENGTH):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        device: str | None = None,
+        max_length: int = MAX_LENGTH,
+        engine: str = "auto",
+    ):
         self.source = resolve_model(model)
         self.device = pick_device(device)
         self.max_length = max_length
         self.fingerprint = model_fingerprint(self.source)
+        self.engine = resolve_engine(engine, self.source, self.device)
         self._st: Any = None
         self._model: Any = None
+        self._ort: Any = None
+        self.dim = 0
         self._tokenizer: Any = None
         self._pooling = "mean"
 
     def _load(self) -> None:
-        if self._model is not None or self._st is not None:
+        if self._model is not None or self._st is not None or self._ort is not None:
             return
         if isinstance(self.source, str):
             self._st = _load_sentence_transformers(self.source, self.device)
             return
         from tokenizers import Tokenizer
-        from transformers import AutoModel
 
         self._tokenizer = Tokenizer.from_file(str(self.source / "tokenizer.json"))
         self._tokenizer.enable_truncation(self.max_length)
         self._tokenizer.no_padding()
-        self._model = (
-            AutoModel.from_pretrained(str(self.source), local_files_only=True).to(self.device).eval()
-        )
+        self.dim = int(json.loads((self.source / "config.json").read_text())["hidden_size"])
         pooling = self.source / "1_Pooling" / "config.json"
         if pooling.is_file() and json.loads(pooling.read_text()).get("pooling_mode_cls_token"):
             self._pooling = "cls"
+        if self.engine == "onnx":  # the torch model is not kept: ~0.3 GiB less resident
+            self._ort = _onnx_session(self.source, self.fingerprint, self._pooling)
+            return
+        from transformers import AutoModel
+
+        self._model = (
+            AutoModel.from_pretrained(str(self.source), local_files_only=True).to(self.device).eval()
+        )
 
     @property
     def tokenizer(self) -> Any:
@@ -110,27 +124,39 @@ class SentenceEncoder:
         """Token ids of each text, special tokens included, truncated to ``max_length``."""
         return [e.ids for e in self.tokenizer.encode_batch(list(texts))]
 
+    def padded_batches(
+        self, ids: Sequence[Sequence[int]], batch_size: int = 64
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Length-bucketed batches: text positions, int64 input ids and attention mask, padded per batch.
+
+        Texts are sorted by token count, so each batch pads to a length close to all its texts'.
+        """
+        order = np.argsort(np.fromiter((len(i) for i in ids), dtype=np.int64, count=len(ids)), kind="stable")
+        for start in range(0, len(order), batch_size):
+            which = order[start : start + batch_size]
+            width = max(len(ids[i]) for i in which)
+            input_ids = np.zeros((len(which), width), dtype=np.int64)
+            mask = np.zeros((len(which), width), dtype=np.int64)
+            for row, i in enumerate(which):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            yield which, input_ids, mask
+
     def hidden_batches(
         self, texts: Sequence[str], batch_size: int = 64
     ) -> Iterator[tuple[np.ndarray, list[list[int]], Any, Any]]:
-        """Per length-sorted batch: text positions, token ids, last hidden state, attention mask."""
+        """Per length-sorted batch (torch): text positions, token ids, last hidden state, attention mask."""
         import torch
 
+        self._load()
+        if self._model is None:
+            raise DqError("dq.semantic: hidden states need a model folder run with torch")
         ids = self.token_ids(texts)
-        order = np.argsort([len(i) for i in ids], kind="stable")
-        for start in range(0, len(order), batch_size):
-            which = order[start : start + batch_size]
-            batch = [ids[i] for i in which]
-            width = max(len(b) for b in batch)
-            input_ids = torch.zeros((len(batch), width), dtype=torch.long)
-            mask = torch.zeros((len(batch), width), dtype=torch.long)
-            for row, b in enumerate(batch):
-                input_ids[row, : len(b)] = torch.tensor(b)
-                mask[row, : len(b)] = 1
-            input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+        for which, input_ids, mask in self.padded_batches(ids, batch_size):
+            x, m = torch.from_numpy(input_ids).to(self.device), torch.from_numpy(mask).to(self.device)
             with torch.inference_mode():
-                hidden = self._model(input_ids=input_ids, attention_mask=mask).last_hidden_state
-            yield which, batch, hidden, mask
+                hidden = self._model(input_ids=x, attention_mask=m).last_hidden_state
+            yield which, [ids[i] for i in which], hidden, m
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit-norm sentence embeddings (float32, ``len(texts)`` x dim), in input order."""
@@ -138,11 +164,56 @@ class SentenceEncoder:
         if self._st is not None:
             out = self._st.encode(list(texts), batch_size=batch_size, normalize_embeddings=True)
             return np.asarray(out, dtype=np.float32)
-        dim = int(self._model.config.hidden_size)
-        out = np.zeros((len(texts), dim), dtype=np.float32)
-        for which, _, hidden, mask in self.hidden_batches(texts, batch_size):
-            out[which] = pool(hidden, mask, self._pooling)
+        return self.encode_ids(self.token_ids(texts), batch_size)
+
+    def encode_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 64) -> np.ndarray:
+        """``encode`` from token ids (``token_ids``' output): the fast path tokenizes once."""
+        import torch
+
+        self._load()
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        for which, input_ids, mask in self.padded_batches(ids, batch_size):
+            if self._ort is not None:
+                from dq.embed.onnx import run
+
+                out[which] = run(self._ort, input_ids, mask)
+                continue
+            x, m = torch.from_numpy(input_ids).to(self.device), torch.from_numpy(mask).to(self.device)
+            with torch.inference_mode():
+                out[which] = pool(
+                    self._model(input_ids=x, attention_mask=m).last_hidden_state, m, self._pooling
+                )
         return out
+
+
+def resolve_engine(engine: str, source: Path | str, device: str) -> str:
+    """``onnx`` (ONNX Runtime, CPU, model folders) when installed, else ``torch``; ``auto`` picks."""
+    if engine not in ("auto", "torch", "onnx"):
+        raise DqError(f"dq.semantic: engine must be auto, torch or onnx, not '{engine}'")
+    if engine == "torch" or isinstance(source, str) or device != "cpu":
+        return "torch"
+    from dq.embed import onnx
+
+    if onnx.available():
+        return "onnx"
+    if engine == "onnx":
+        raise DqError(
+            "dq.semantic: engine = 'onnx' needs onnxruntime and onnx (pip install onnxruntime onnx)"
+        )
+    return "torch"
+
+
+def _onnx_session(source: Path, fingerprint: str, pooling: str) -> Any:
+    """The cached ONNX export of the model folder (exported from a fresh copy on first use)."""
+    from transformers import AutoModel
+
+    from dq.embed import onnx
+    from dq.embed.encode import cache_dir
+
+    path = cache_dir() / fingerprint / f"model-{onnx.EXPORT_KEY}-{pooling}.onnx"
+    if not path.is_file():
+        onnx.export(AutoModel.from_pretrained(str(source), local_files_only=True), path, pooling)
+    return onnx.session(path)
 
 
 def pool(hidden: Any, mask: Any, mode: str = "mean") -> np.ndarray:
