@@ -22,7 +22,9 @@ SEED = Path(__file__).resolve().parents[1] / "../shared/seed"
 def golden(name: str) -> list[dict[str, str]]:
     path = SEED / f"{name}.data.csv"
     if not path.is_file():
-        pytest.skip(f"{path} absent: the study's golden figure CSVs live in /work/shared/seed")
+        pytest.skip(
+            f"{path} absent: the study's golden figure CSVs live in ../shared/seed (absent in a fresh clone)"
+        )
     with path.open(encoding="utf-8", newline="") as f:
         return list(csv.DictReader(f))
 

@@ -41,7 +41,9 @@ def sha(path: Path) -> str:
 def test_every_data_csv_is_the_studys_byte_for_byte(report: Path, name: str) -> None:
     golden = SEED / f"{name}.data.csv"
     if not golden.is_file():
-        pytest.skip(f"{golden} absent: the study's golden figure CSVs live in /work/shared/seed")
+        pytest.skip(
+            f"{golden} absent: the study's golden figure CSVs live in ../shared/seed (absent in a fresh clone)"
+        )
     ours = report / name / f"{name}.data.csv"
     assert b"\r\n" in ours.read_bytes()  # csv.DictWriter's CRLF, as the study's
     assert sha(ours) == sha(golden), ours.read_bytes()[:300]
