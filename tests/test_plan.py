@@ -115,6 +115,24 @@ def test_validate_and_run_reject_the_same_way_before_reading_data(tmp_path: Path
     assert expect in validate[0]
 
 
+def test_train_and_eval_names_are_checked_with_the_plan(tmp_path: Path) -> None:
+    body = (
+        'pipeline = ["dq.load", "dq.curate", "dq.split", "dq.gate", "dq.render", "dq.train", '
+        '"dq.evaluate", "dq.write"]\n[train]\nbackend = "dq.locl"\nrenderer = "dq.chat_templat"\n'
+        '[eval]\nevaluator = "dq.gsm8"\n'
+    )
+    validate, run = _both(tmp_path, body + BASE)
+    assert validate == run
+    text = "\n".join(validate)
+    for where in (
+        "train.model: a base model is required",
+        "train.backend: unknown",
+        "train.renderer: unknown",
+    ):
+        assert where in text, validate
+    assert "eval.evaluator: unknown evaluator 'dq.gsm8'; did you mean 'dq.gsm8k'?" in text, validate
+
+
 def test_every_problem_of_a_rule_set_is_reported_at_once(tmp_path: Path) -> None:
     body = "".join(BROKEN[c][0] for c in ("unknown-stage", "val-ratio", "unknown-param", "unknown-check"))
     validate, run = _both(tmp_path, body + BASE)

@@ -157,7 +157,8 @@ def test_train_needs_a_model(tmp_path: Path, gsm8k: Path) -> None:
     rules = study_rules(tmp_path, Path("x"), gsm8k, "drop")
     rules.write_text(rules.read_text().replace('model = "x"', 'model = ""'))
     result = dq("run", "--rules", rules, "--out", tmp_path / "out")
-    assert result.exit_code == 2 and "[train] model: required by the dq.train stage" in result.output
+    assert result.exit_code == 2 and "train.model: a base model is required" in result.output
+    assert not (tmp_path / "out").exists()  # found by the plan, before any data is read
 
 
 @pytest.mark.skipif(os.environ.get("DQ_SLOW_TESTS") != "1", reason="real SmolLM2 study: set DQ_SLOW_TESTS=1")

@@ -73,6 +73,7 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
     renderer_class = registry.find("renderers", rule_set.render.renderer)
     if renderer_class is None:
         problems.add("render.renderer", registry.unknown("renderers", rule_set.render.renderer))
+    _train_and_eval_names(rule_set, stages, registry, problems)
     problems.raise_if_any()
     return Plan(
         rule_set=rule_set,
@@ -87,6 +88,23 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
         strict_columns=frozenset(options.columns),
         renderer_class=renderer_class,
     )
+
+
+def _train_and_eval_names(
+    rule_set: RuleSet, stages: list[Any], registry: Registry, problems: Problems
+) -> None:
+    """``[train]`` and ``[eval]`` name components too: unknown ones are found now, with the rest."""
+    provided = {name for stage in stages if stage is not None for name in stage.provides}
+    if "adapters" in provided:
+        train = rule_set.train
+        if not train.model:
+            problems.add("train.model", "a base model is required when the pipeline trains")
+        if registry.find("train_backends", train.backend) is None:
+            problems.add("train.backend", registry.unknown("train_backends", train.backend))
+        if train.renderer and registry.find("renderers", train.renderer) is None:
+            problems.add("train.renderer", registry.unknown("renderers", train.renderer))
+    if "evaluations" in provided and registry.find("evaluators", rule_set.eval.evaluator) is None:
+        problems.add("eval.evaluator", registry.unknown("evaluators", rule_set.eval.evaluator))
 
 
 def _gates_have_a_stage(rule_set: RuleSet, stages: list[Any], problems: Problems) -> None:
