@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from dq.errors import DqError
-from tests.helpers import dq
+from tests.helpers import dq, tiny_llama
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
@@ -32,29 +32,7 @@ ITEMS = [("Tom has 2 apples and buys 3 more. How many apples?", "5"), ("What is 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer Llama (random weights, seed 0) with SmolLM2's tokenizer and chat template."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from dq.models.local import resolve_model_source
-
-    try:
-        folder, gguf = resolve_model_source("smollm2-135m-offline")
-    except DqError as exc:
-        pytest.skip(str(exc))
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf, local_files_only=True)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-    )
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"), max_positions=2048)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import pytest
 from dq.api.train import AdamParams, LoraTargets
 from dq.errors import DqError
 from dq.train.datums import bind_renderer, build_datums, render_rows
+from tests.helpers import tiny_llama
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
@@ -37,30 +38,8 @@ def chat(a: int, b: int) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama (random weights, seed 0) saved with SmolLM2's tokenizer and chat template."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
-
-    from dq.models.local import resolve_model_source
-
-    try:
-        folder, gguf = resolve_model_source("smollm2-135m-offline")
-    except DqError as exc:
-        pytest.skip(str(exc))
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf, local_files_only=True)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-    )
-    torch.manual_seed(0)
-    out = tmp_path_factory.mktemp("tiny-llama")
-    LlamaForCausalLM(config).save_pretrained(out)
-    tokenizer.save_pretrained(out)
-    return out
+    """A 2-layer Llama (random weights, seed 0) with SmolLM2's tokenizer and chat template."""
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"), max_positions=256)
 
 
 @pytest.fixture(scope="module")

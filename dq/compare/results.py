@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dq.data.reader import iter_jsonl
 from dq.errors import DqError
 
 BASELINE = "baseline"
@@ -91,19 +92,7 @@ def _json(path: Path) -> dict[str, Any]:
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
-    out = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise DqError(f"{path}:{lineno}: not valid JSON: {exc}") from None
-            if not isinstance(row, dict):
-                raise DqError(f"{path}:{lineno}: expected a JSON object")
-            out.append(row)
-    return out
+    return [row for _, row in iter_jsonl(path)]
 
 
 def _field(summary: dict[str, Any], path: Path, *keys: str) -> Any:

@@ -9,13 +9,13 @@ study published (at the same paths as in the output folder), and the generated c
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
 from pathlib import Path
 from typing import Any
 
+from dq.data.reader import file_sha256
 from dq.errors import DqError
 from dq.publish.model import Entry, PublishedSplit, PublishOptions, RunFolder, failed_gates
 
@@ -30,14 +30,6 @@ EXTRA_FILES = (
     "rendered/tokens.json",
 )
 REPO_ID = re.compile(r"^(?:[A-Za-z0-9][\w.-]*/)?[A-Za-z0-9][\w.-]*$")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _read_json(path: Path, required: bool) -> dict[str, Any] | None:
@@ -94,7 +86,7 @@ def _copy_checked(run: RunFolder, rel: str, work: Path) -> None:
     """Copy one file byte for byte, refusing one edited since dq recorded its sha256."""
     source = run.path / rel
     recorded = (run.manifest.get("outputs") or {}).get(rel)
-    if recorded and sha256_file(source) != recorded:
+    if recorded and file_sha256(source) != recorded:
         raise DqError(f"{source}: changed since dq wrote it (sha256 differs from manifest.json 'outputs')")
     target = work / rel
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -119,7 +111,7 @@ def listing(folder: Path, skip: set[str]) -> list[Entry]:
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
         if rel not in skip:
-            entries.append(Entry(rel, path.stat().st_size, sha256_file(path)))
+            entries.append(Entry(rel, path.stat().st_size, file_sha256(path)))
     return entries
 
 

@@ -8,7 +8,6 @@ exception.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import tempfile
@@ -17,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dq.data.reader import file_sha256
 from dq.errors import DqError
 
 MANIFEST = "manifest.json"
@@ -31,13 +31,8 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def sha256_file(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+#: Hex SHA-256 of a file's bytes: the one implementation, in the reader.
+sha256_file = file_sha256
 
 
 def write_atomic(path: Path, text: str) -> None:
