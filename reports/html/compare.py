@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,20 +50,10 @@ def study_data(dirs: list[Path], threshold: float = 0.01, study: Study | None = 
 
 def write_study_page(data: dict[str, Any], out: Path) -> None:
     """Render the study page and write it atomically."""
+    from dq_reports.html.reporter import atomic_write
     from dq_reports.html.study import render_study as render
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is as readable as other outputs
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(render(data))
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(out, render(data).encode("utf-8"))
 
 
 @click.command()

@@ -64,7 +64,7 @@ class HtmlReport(Reporter):
         return render_run(state).encode("utf-8")
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -99,5 +99,5 @@ def write_html_report(out_dir: Path, registry: Registry | None = None) -> Path:
     state = reload_state(out_dir, plan, manifest, quiet=True)
     run_stages(state, [s for s in plan.stages if "matches" in s.provides])
     path = out_dir / "reports" / FILENAME
-    _atomic_write(path, HtmlReport().write(state))
+    atomic_write(path, HtmlReport().write(state))
     return path
