@@ -65,22 +65,39 @@ def main() -> None:
     parser.add_argument("--template-rows", type=int, default=2_000)
     parser.add_argument("--chunk", type=int, default=10_000)
     parser.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    parser.add_argument("--tokens-only", action="store_true", help="only the dq.tokens measures")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
+    from dq.render import fast_count
     from dq.render.renderers import ChatTemplateRenderer, Qwen3ThinkingOffRenderer
+    from dq.tokens.count import count_split
 
     convs = sample_rows(args.shared, args.rows)
-    fast, slow = Qwen3ThinkingOffRenderer(), ChatTemplateRenderer("Qwen/Qwen3-8B")
-    fast.render_batch(convs[:2])
-    slow.render_batch(convs[:2])
+    fast, before, slow = (
+        Qwen3ThinkingOffRenderer(),
+        Qwen3ThinkingOffRenderer(),
+        ChatTemplateRenderer("Qwen/Qwen3-8B"),
+    )
+    for renderer in (fast, before, slow):
+        renderer.render_batch(convs[:2])
 
-    def stage(batch: list) -> object:  # what the dq.tokens stage does per chunk
-        from dq.tokens.count import count_split
+    def stage(renderer: Qwen3ThinkingOffRenderer) -> object:
+        def count(batch: list) -> object:  # the dq.tokens stage: one split as columns, 4 renders a row
+            prompts, answers = [c[1]["content"] for c in batch], [c[2]["content"] for c in batch]
+            counted = count_split(renderer, SYSTEM, prompts, answers)
+            return type("Counts", (), {"full_lens": counted.full_with_system})()
 
-        counted = count_split(fast, batch)
-        return type("Counts", (), {"full_lens": counted.full_with_system})()
+        return count
 
-    measure("dq.tokens (4 renders a row)", stage, convs, args.rows, args.chunk)
+    print(
+        f"bpe-qwen installed: {fast_count.available()} (loaded after {fast_count.LOAD_AFTER_TEXTS:,} texts)"
+    )
+    measure("dq.tokens (bpe-qwen + tiktoken)", stage(fast), convs, args.rows, args.rows)
+    threshold, fast_count.LOAD_AFTER_TEXTS = fast_count.LOAD_AFTER_TEXTS, 1 << 62
+    measure("dq.tokens, tiktoken only (before)", stage(before), convs, args.rows, args.rows)
+    fast_count.LOAD_AFTER_TEXTS = threshold
+    if args.tokens_only:
+        return
     measure("fast token_counts", fast.token_counts, convs, args.rows, args.chunk)
     measure("fast render_batch (ids)", fast.render_batch, convs, args.rows, args.chunk)
     per_row = lambda batch: slow.render_batch(batch)  # noqa: E731 - one template call per row below

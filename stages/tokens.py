@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
 
 from dq.api.run import RunState, Stage, StageInputMissing
-
-
-def conversations(frame: pl.DataFrame, system_prompt: str) -> Iterator[list[dict[str, str]]]:
-    """The rendered rows' messages, built as the render stage writes them (system, user, assistant)."""
-    for problem, solution in zip(frame["problem"], frame["generated_solution"], strict=True):
-        yield [
-            {"role": "system", "content": system_prompt},
-            {"role": "user", "content": problem},
-            {"role": "assistant", "content": solution},
-        ]
-
 
 TOKENS_FILE = "rendered/tokens.json"
 
@@ -78,7 +66,7 @@ def count_side(renderer: Any, frame: pl.DataFrame, system_prompt: str, side: str
     from dq.tokens.count import count_split
 
     try:
-        return count_split(renderer, conversations(frame, system_prompt), advance)
+        return count_split(renderer, system_prompt, frame["problem"], frame["generated_solution"], advance)
     except Exception as exc:
         row = getattr(exc, "row", None)
         if not isinstance(row, int):

@@ -119,3 +119,17 @@ class Renderer(Documented):
         """Full and prompt token counts of training rows (same checks as ``render_batch``)."""
         batch = self.render_batch(conversations)
         return TokenCounts([len(ids) for ids in batch.full_ids], batch.prompt_lens)
+
+    def token_counts_columns(
+        self, system: str | None, prompts: Sequence[str], answers: Sequence[str]
+    ) -> TokenCounts:
+        """:meth:`token_counts` of rows given as columns: (a system turn when ``system`` is not
+        None, user ``prompts[i]``, assistant ``answers[i]``). The token report counts through this;
+        the default builds each conversation, a renderer may count the columns directly."""
+        head = [] if system is None else [{"role": "system", "content": system}]
+        return self.token_counts(
+            [
+                [*head, {"role": "user", "content": p}, {"role": "assistant", "content": a}]
+                for p, a in zip(prompts, answers, strict=True)
+            ]
+        )

@@ -11,8 +11,8 @@ check both paths give identical ids on every real row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
+from functools import partial
 from typing import Any, ClassVar
 
 from dq.api.render import (
@@ -24,12 +24,10 @@ from dq.api.render import (
     check_prefix,
     first_difference,
 )
+from dq.render.counting import FastCounting, remap_counts
 from dq.render.qwen3_tokenizer import QWEN3_HUB_IDS, chat_template, load_tokenizer
 
 THINK_OFF_GENERATION = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
-# The prompt ends in "</think>\n\n"; a solution whose leading whitespace holds a line break
-# merges with that "\n\n" into one pre-token, so the prompt is no longer a token prefix.
-BREAKS_PREFIX = re.compile(r"\s*[\r\n]")
 
 
 class ChatTemplateRenderer(Renderer):
@@ -95,6 +93,13 @@ def fast_train_shape(messages: Conversation) -> bool:
     return fast_prompt_shape(messages[:-1])
 
 
+def columns_fast(prompt: str, answer: str) -> bool:
+    """A (system?, user, assistant) row of plain strings the fast path renders like the template."""
+    return "</think>" not in answer and not (
+        prompt.startswith("<tool_response>") and prompt.endswith("</tool_response>")
+    )
+
+
 def remap(rows: list[int], render: Any, conversations: Sequence[Conversation]) -> Any:
     """``render`` on the rows at ``rows``; a mismatch names the row's position in ``conversations``."""
     try:
@@ -103,7 +108,7 @@ def remap(rows: list[int], render: Any, conversations: Sequence[Conversation]) -
         raise RenderMismatch(rows[exc.row], exc.position, exc.detail) from None
 
 
-class Qwen3ThinkingOffRenderer(ChatTemplateRenderer):
+class Qwen3ThinkingOffRenderer(FastCounting, ChatTemplateRenderer):
     """The study's Qwen3 render contract (thinking off), fast: Rust batch encode, no per-row Jinja."""
 
     name: ClassVar[str] = "dq.qwen3_thinking_off"
@@ -233,20 +238,41 @@ class Qwen3ThinkingOffRenderer(ChatTemplateRenderer):
     def token_counts(self, conversations: Sequence[Conversation]) -> TokenCounts:
         fast, slow = self.split(conversations, fast_train_shape)
         full, prompt = [0] * len(conversations), [0] * len(conversations)
-        p = self.pieces()
-        users, answers = self.row_encodings(conversations, fast)
-        for i, user, answer in zip(fast, users, answers, strict=True):
-            head = len(self.head_ids(conversations[i][:-1], []))
-            if BREAKS_PREFIX.match(conversations[i][-1]["content"].lstrip("\n")):
-                where = first_difference(p["nn"], answer.ids[: len(p["nn"])])
-                if where is not None:
-                    raise RenderMismatch(i, head + len(user) - len(p["nn"]) + where)
-            prompt[i] = head + len(user)
-            full[i] = prompt[i] - len(p["nn"]) + len(answer) + len(p["end"])
+        groups: dict[str | None, list[int]] = {}  # rows by system prompt (None: no system turn)
+        for i in fast:
+            groups.setdefault(
+                conversations[i][0]["content"] if len(conversations[i]) > 2 else None, []
+            ).append(i)
+        for system, rows in groups.items():
+            users = [conversations[i][-2]["content"] for i in rows]
+            answers = [conversations[i][-1]["content"] for i in rows]
+            counted = remap_counts(rows, partial(self.count_rows, system, users, answers))
+            for k, i in enumerate(rows):
+                full[i], prompt[i] = counted.full_lens[k], counted.prompt_lens[k]
         if slow:
             rest = remap(slow, super().token_counts, conversations)
             for k, i in enumerate(slow):
                 full[i], prompt[i] = rest.full_lens[k], rest.prompt_lens[k]
+        return TokenCounts(full, prompt)
+
+    def token_counts_columns(
+        self, system: str | None, prompts: Sequence[str], answers: Sequence[str]
+    ) -> TokenCounts:
+        if not self.fast:
+            return super().token_counts_columns(system, prompts, answers)
+        slow = [k for k, (p, a) in enumerate(zip(prompts, answers, strict=True)) if not columns_fast(p, a)]
+        if not slow:
+            return self.count_rows(system, prompts, answers)
+        counts = super().token_counts_columns(system, [prompts[k] for k in slow], [answers[k] for k in slow])
+        chosen = set(slow)
+        fast = [k for k in range(len(prompts)) if k not in chosen]
+        quick = remap_counts(
+            fast, partial(self.count_rows, system, [prompts[k] for k in fast], [answers[k] for k in fast])
+        )
+        full, prompt = [0] * len(prompts), [0] * len(prompts)
+        for rows, got in ((fast, quick), (slow, counts)):
+            for k, i in enumerate(rows):
+                full[i], prompt[i] = got.full_lens[k], got.prompt_lens[k]
         return TokenCounts(full, prompt)
 
     def prompt_ids(self, conversations: Sequence[Conversation]) -> list[list[int]]:

@@ -1,0 +1,108 @@
+"""Token counts of the Qwen3 thinking-off render without building a single id list per row.
+
+A fast-shape row renders as fixed pieces around two encoded texts, ``"user\\n" + problem`` and
+``"\\n\\n" + solution`` (see :mod:`dq.render.renderers`), so its prompt count is the head's length
+(system turn and generation prompt, the same for every row with that system prompt) plus the user
+text's count, and its full count adds the answer's count and ``<|im_end|>\\n``. Each distinct text
+is counted once, by bpe-qwen where that is exact (:mod:`dq.render.fast_count`). The one case that
+needs ids is an answer opening with whitespace and a line break, which may merge with the prompt's
+closing ``"\\n\\n"``; those rows are encoded and checked like ``render_batch`` does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from dq.api.render import RenderMismatch, TokenCounts, first_difference
+
+# The prompt ends in "</think>\n\n"; a solution whose leading whitespace holds a line break
+# merges with that "\n\n" into one pre-token, so the prompt is no longer a token prefix.
+BREAKS_PREFIX = re.compile(r"\s*[\r\n]")
+
+
+def remap_counts(rows: list[int], compute: Callable[[], TokenCounts]) -> TokenCounts:
+    """``compute()`` (counts of ``rows``, in order); a mismatch names the row's position in the batch."""
+    try:
+        counts = compute()
+    except RenderMismatch as exc:
+        raise RenderMismatch(rows[exc.row], exc.position, exc.detail) from None
+    return counts
+
+
+class FastCounting:
+    """Counting for :class:`~dq.render.renderers.Qwen3ThinkingOffRenderer` (a mixin: it uses the
+    renderer's ``encode``, ``pieces``, ``head_ids`` and ``tokenizer_name``)."""
+
+    tokenizer_name: str
+
+    def encode(self, texts: list[str]) -> list[Any]:
+        raise NotImplementedError
+
+    def pieces(self) -> dict[str, list[int]]:
+        raise NotImplementedError
+
+    def head_ids(self, messages: Any, user_ids: list[int]) -> list[int]:
+        raise NotImplementedError
+
+    def count(self, texts: list[str]) -> list[int]:
+        """Token counts (added tokens recognised, none added): bpe-qwen's worker where it is exact
+        and ready, the lengths of :meth:`encode`'s ids for the rest."""
+        from dq.render import fast_count
+        from dq.render.qwen3_tokenizer import QWEN3_HUB_IDS
+
+        self._counted = getattr(self, "_counted", 0) + len(texts)
+        out = [0] * len(texts)
+        rest = list(range(len(texts)))
+        started = self._counted >= fast_count.LOAD_AFTER_TEXTS and self.tokenizer_name in QWEN3_HUB_IDS
+        worker = fast_count.worker() if started else None
+        if worker is not None and worker.ready():
+            safe = [i for i in rest if fast_count.bpe_qwen_safe(texts[i])]
+            counts = worker.count([texts[i] for i in safe])
+            if counts is not None:
+                for i, n in zip(safe, counts, strict=True):
+                    out[i] = n
+                chosen = set(safe)
+                rest = [i for i in rest if i not in chosen]
+        for i, enc in zip(rest, self.encode([texts[i] for i in rest]), strict=True):
+            out[i] = len(enc.ids)
+        return out
+
+    def count_distinct(self, role: str, texts: list[str]) -> list[int]:
+        """:meth:`count` of each distinct text once; the last batch per role is kept, since token
+        reports count every chunk twice (with and without the system prompt)."""
+        kept: dict[str, tuple[list[str], list[int]]] = self.__dict__.setdefault("_last_counts", {})
+        last = kept.get(role)
+        if last is not None and last[0] == texts:
+            return last[1]
+        first: dict[str, int] = {}
+        for text in texts:
+            first.setdefault(text, len(first))
+        counted = self.count(list(first))
+        out = [counted[first[text]] for text in texts]
+        kept[role] = (texts, out)
+        return out
+
+    def count_rows(self, system: str | None, prompts: Sequence[str], answers: Sequence[str]) -> TokenCounts:
+        """Counts of fast-shape rows sharing one system prompt (``None``: no system turn)."""
+        head_messages = [] if system is None else [{"role": "system", "content": system}]
+        head = len(self.head_ids([*head_messages, {"role": "user", "content": ""}], []))
+        nn, end = len(self.pieces()["nn"]), len(self.pieces()["end"])
+        solutions = [answer.lstrip("\n") for answer in answers]
+        users = self.count_distinct("user", [f"user\n{p}" for p in prompts])
+        tails = self.count_distinct("answer", ["\n\n" + s for s in solutions])
+        prompt = [head + n for n in users]
+        for k, solution in enumerate(solutions):
+            if BREAKS_PREFIX.match(solution):  # rare: the only rows whose ids are needed
+                self.check_answer_prefix(k, prompt[k], solution)
+        full = [p + t - nn + end for p, t in zip(prompt, tails, strict=True)]
+        return TokenCounts(full, prompt)
+
+    def check_answer_prefix(self, row: int, prompt_len: int, solution: str) -> None:
+        """Stop naming the row and token where the answer's ids stop extending the prompt's."""
+        nn = self.pieces()["nn"]
+        answer = self.encode(["\n\n" + solution])[0].ids
+        where = first_difference(nn, answer[: len(nn)])
+        if where is not None:
+            raise RenderMismatch(row, prompt_len - len(nn) + where)
