@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,14 @@ def shared_seed() -> Path:
     if not (path / "raw_dataset_manifest.json").is_file():
         pytest.skip(f"../shared/seed not found at {path} (fresh clone): golden-file tests skipped")
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def checkpoints_in_a_temp_folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """``dq run``'s stage checkpoints (resume) go to a temp folder, never ~/.cache/dq/runs."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DQ_CHECKPOINT_DIR", str(tmp_path_factory.mktemp("checkpoints")))
+        yield
 
 
 @pytest.fixture(scope="session")

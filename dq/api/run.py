@@ -260,6 +260,8 @@ class RunState:
     parent: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: Stages restored from checkpoints of an unfinished run of the same configuration (name -> key).
+    resumed: dict[str, str] = field(default_factory=dict)
 
     def log(self, message: str) -> None:
         if not self.quiet:

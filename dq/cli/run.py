@@ -35,6 +35,18 @@ from dq.errors import DqError
 @overwrite_option
 @click.option("--quiet", is_flag=True, help="No progress lines and no summary table.")
 @click.option("--strict-plugins", is_flag=True, help="A plugin that fails to load is an error (exit 2).")
+@click.option(
+    "--no-resume",
+    is_flag=True,
+    help="Run every stage, ignoring checkpoints of an unfinished run of the same command "
+    "(they are replaced by this run's).",
+)
+@click.option(
+    "--keep-checkpoints",
+    is_flag=True,
+    help="Keep this run's stage checkpoints (${DQ_CACHE_DIR:-~/.cache/dq}/runs) when it finishes, "
+    "so that the same command reuses them.",
+)
 @engine_options
 def run(
     rules_path: Path,
@@ -46,10 +58,16 @@ def run(
     overwrite: bool,
     quiet: bool,
     strict_plugins: bool,
+    no_resume: bool,
+    keep_checkpoints: bool,
     engine: str,
     address: str | None,
 ) -> None:
     """Curate a dataset with a rule set: gate, split, contamination gates, render, write.
+
+    A run that was killed or failed resumes: the same command reuses the stages it completed
+    (checkpointed under ${DQ_CACHE_DIR:-~/.cache/dq}/runs, keyed by the content of the rule set,
+    the input, the benchmarks and dq's code) and says which on stderr and in the manifest.
 
     Exit codes: 0 every gate passed; 1 a gate failed (outputs and reports are still written,
     status "fail"); 2 usage, config, plugin or input error (nothing written); 3 internal
@@ -57,6 +75,11 @@ def run(
     """
     from dq.pipeline.execute import run_pipeline
     from dq.pipeline.plan import RunOptions
+    from dq.pipeline.resume import ResumePolicy
+
+    def say(message: str) -> None:
+        if not quiet:  # a piped stderr still hears of resumes: they change what the run does
+            click.echo(("\r\x1b[K" if sys.stderr.isatty() else "") + message, err=True)
 
     rt = runtime(strict=strict_plugins)
     if strict_plugins and rt.errors:
@@ -65,7 +88,14 @@ def run(
         input_spec, list(benchmarks), parse_columns(columns), contamination_action, engine, address
     )
     result, state = run_pipeline(
-        rt.pm, rt.registry, rules_path, options, out_dir, overwrite, quiet or not sys.stderr.isatty()
+        rt.pm,
+        rt.registry,
+        rules_path,
+        options,
+        out_dir,
+        overwrite,
+        quiet or not sys.stderr.isatty(),
+        ResumePolicy(resume=not no_resume, keep=keep_checkpoints, say=say),
     )
     if not quiet:
         from dq.pipeline.summary import summary_rows

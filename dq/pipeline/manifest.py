@@ -91,6 +91,7 @@ def build_manifest(state: RunState) -> dict[str, Any]:
         **({"training": state.adapters} if state.adapters is not None else {}),
         **({"evaluations": state.evaluations} if state.evaluations is not None else {}),
         **({"notes": state.notes} if state.notes else {}),
+        **({"resumed": state.resumed} if state.resumed else {}),
         "versions": versions(),
         "outputs": dict(sorted(state.outputs.items())),
     }

@@ -251,7 +251,7 @@ def reload_state(run_dir: Path, plan: Plan, manifest: dict[str, Any], quiet: boo
         raise DqError(f"{run_dir / ROW_INDEX}: field 'split' must be train or val")
     state = RunState(plan=plan, out_dir=run_dir, quiet=quiet)
     state.input_info = manifest["input"]
-    state.parent = manifest.get("parent")
+    state.parent, state.resumed = manifest.get("parent"), dict(manifest.get("resumed") or {})
     groups = manifest["split_group_counts"]
     set_rows(
         state,

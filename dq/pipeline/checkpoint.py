@@ -1,0 +1,195 @@
+"""One stage's checkpoint on disk: the run-state attributes it set and the files it wrote.
+
+A checkpoint folder holds::
+
+    values.pkl       the attributes, pickled; every Polars frame or series anywhere in them is
+                     written apart as Arrow IPC (frames/N.arrow, LZ4) and pickled as a reference
+    frames/N.arrow
+    files/REL        the files the stage wrote into the run's work folder (REL as there)
+    checkpoint.json  what the folder is (its key, the stage), the sha256 of every file above, the
+                     files and folders the stage made or removed, and its timing; written last
+
+The folder is written as a temp sibling and renamed into place whole (see :mod:`dq.pipeline.resume`).
+What a stage set is found by comparing :func:`fingerprint` of each attribute before and after it
+ran: plain values by their pickled bytes, frames by identity, shape and schema (a stage assigns
+new frames; it does not change a frame's cells in place), files by size, mtime and inode.
+
+Pickle is loaded only from dq's own checkpoint folders (created 0700 by this user under
+``$DQ_CACHE_DIR/runs``), only after every file's sha256 matches checkpoint.json, and through an
+unpickler that resolves classes from an allowlist (dq's own modules, the modules of the plan's
+components, Polars, pydantic, NumPy and plain builtin containers). Anything else, and any missing,
+unreadable or mismatching file, makes the checkpoint invalid: the stage simply runs again.
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import pickle
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from dq.data.reader import file_sha256
+
+META = "checkpoint.json"
+VALUES = "values.pkl"
+#: Layout version of a checkpoint folder: a different one is never read.
+FORMAT = 1
+#: Top-level modules whose classes a checkpoint may name (the plan's component modules are added).
+ALLOWED_MODULES = frozenset(
+    {"dq", "dq_stages", "dq_reports", "polars", "pydantic", "pydantic_core", "numpy", "pathlib", "datetime"}
+    | {"collections", "decimal", "fractions", "uuid", "enum", "copyreg"}
+)
+#: Builtins a checkpoint may name: data types only, never a callable that runs code.
+ALLOWED_BUILTINS = frozenset(
+    {"dict", "list", "tuple", "set", "frozenset", "bytearray", "bytes", "str", "int", "float"}
+    | {"bool", "complex", "range", "slice", "object", "NoneType"}
+)
+
+
+class CheckpointError(Exception):
+    """A checkpoint folder that cannot be used (missing, partial, corrupt, or from elsewhere)."""
+
+
+def is_frame(obj: object) -> bool:
+    return isinstance(obj, (pl.DataFrame, pl.Series))
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles frames as references: written to ``frames`` when given, else kept (fingerprints)."""
+
+    def __init__(self, buffer: io.BytesIO, frames: Path | None) -> None:
+        super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        self.frames = frames
+        self.kept: list[Any] = []
+        self.names: dict[int, str] = {}
+
+    def persistent_id(self, obj: Any) -> Any:
+        if not is_frame(obj):
+            return None
+        kind = "series" if isinstance(obj, pl.Series) else "frame"
+        if self.frames is None:
+            # A fingerprint: identity, shape and schema; the object is kept alive so that its id
+            # cannot be reused by another object while fingerprints are compared.
+            self.kept.append(obj)
+            schema = obj.schema if isinstance(obj, pl.DataFrame) else {obj.name: obj.dtype}
+            return (kind, id(obj), obj.shape, repr(schema))
+        if id(obj) not in self.names:
+            name = f"{len(self.names)}.arrow"
+            frame = obj.to_frame() if isinstance(obj, pl.Series) else obj
+            frame.write_ipc(self.frames / name, compression="lz4")
+            self.names[id(obj)] = name
+            self.kept.append(obj)
+        return (kind, self.names[id(obj)])
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, data: bytes, frames: Path, allowed: frozenset[str]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.frames, self.allowed = frames, allowed
+        self.loaded: dict[str, Any] = {}
+
+    def find_class(self, module: str, name: str) -> Any:
+        top = module.split(".", 1)[0]
+        if module == "builtins" and name in ALLOWED_BUILTINS:
+            return getattr(builtins, name)
+        if top in self.allowed and top != "builtins":
+            return super().find_class(module, name)
+        raise CheckpointError(f"names {module}.{name}, which a checkpoint may not hold")
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, name = pid
+        if name not in self.loaded:
+            frame = pl.read_ipc(self.frames / name)  # LZ4: decompressed into memory, never mapped
+            self.loaded[name] = frame.to_series() if kind == "series" else frame
+        return self.loaded[name]
+
+
+def fingerprint(value: Any) -> tuple[bytes | None, list[Any]]:
+    """Bytes that change when ``value`` changes (frames by identity, shape and schema), and the
+    objects to keep alive while comparing; None when the value cannot be pickled."""
+    buffer = io.BytesIO()
+    pickler = _Pickler(buffer, None)
+    try:
+        pickler.dump(value)
+    except Exception:  # noqa: BLE001 - unpicklable: the caller treats it as changed
+        return None, pickler.kept
+    return buffer.getvalue(), pickler.kept
+
+
+@dataclass
+class Contents:
+    """What a checkpoint holds: attribute values, and the work-folder changes of its stage."""
+
+    values: dict[str, Any]
+    #: Work-folder files the stage wrote: relative path -> where the bytes are (work or checkpoint).
+    files: dict[str, Path] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    folders: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def write(folder: Path, contents: Contents) -> None:
+    """Write ``contents`` into the new folder ``folder``; checkpoint.json (with every sha256) last."""
+    (folder / "frames").mkdir(parents=True)
+    buffer = io.BytesIO()
+    pickler = _Pickler(buffer, folder / "frames")
+    pickler.dump(contents.values)
+    (folder / VALUES).write_bytes(buffer.getvalue())
+    for rel, source in contents.files.items():
+        target = folder / "files" / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    payload = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    meta = {
+        **contents.meta,
+        "format": FORMAT,
+        "written_by": "dq",
+        "files": sorted(contents.files),
+        "removed": contents.removed,
+        "folders": contents.folders,
+        "sha256": {rel: file_sha256(folder / rel) for rel in payload},
+    }
+    (folder / META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read(folder: Path, key: str, allowed: Iterable[str] = ()) -> Contents:
+    """The contents of a checkpoint folder, checked whole; CheckpointError when it cannot be used."""
+    try:
+        meta = json.loads((folder / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"{META} unreadable ({type(exc).__name__})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("key") != key:
+        raise CheckpointError(f"{META} is not this stage's (format or key differs)")
+    digests = meta.get("sha256")
+    if not isinstance(digests, dict) or VALUES not in digests:
+        raise CheckpointError(f"{META} lists no files")
+    try:
+        for rel, digest in digests.items():
+            if file_sha256(folder / rel) != digest:
+                raise CheckpointError(f"{rel}: sha256 differs from {META}")
+        data = (folder / VALUES).read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"unreadable: {exc.strerror or exc}") from None
+    try:
+        values = _Unpickler(data, folder / "frames", ALLOWED_MODULES | set(allowed)).load()
+    except CheckpointError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to load means: run the stage again
+        raise CheckpointError(f"{VALUES} unreadable ({type(exc).__name__}: {exc})") from None
+    if not isinstance(values, dict):
+        raise CheckpointError(f"{VALUES} holds no attribute table")
+    files = {rel: folder / "files" / rel for rel in meta.get("files", [])}
+    removed, folders = list(meta.get("removed", [])), list(meta.get("folders", []))
+    for rel in [*files, *removed, *folders]:
+        if not isinstance(rel, str) or Path(rel).is_absolute() or ".." in Path(rel).parts:
+            raise CheckpointError(f"{META} names a path outside the work folder: {rel!r}")
+    if any(f"files/{rel}" not in digests for rel in files):
+        raise CheckpointError(f"{META} lists a file without its sha256")
+    return Contents(values, files, removed, folders, meta)
