@@ -20,6 +20,7 @@ from dq.engine import loopback, using
 from dq.engine.ray_engine import RayEngine, RayOptions, available
 from dq.pipeline.execute import run_pipeline
 from dq.plugins import make_plugin_manager
+from tests.helpers import dq
 from tests.test_partition_equivalence import NEAR, Corpus, same_folders
 
 pytestmark = [
@@ -80,6 +81,15 @@ def test_run_folder_byte_identical(
     assert counting.calls == {"curate", "near_components", "find"}
     assert local.exit_code == on_ray.exit_code == 1
     assert same_folders(tmp_path / "local", tmp_path / "ray") == []
+
+
+def test_quiet_run_leaves_stderr_to_dq(engine: RayEngine, tmp_path: Path) -> None:
+    """``dq run --engine ray --quiet``: none of Ray's lines (Ray Data's INFO lines, its notice that
+    progress bars are off, its bars) reach stderr; a quiet dq prints nothing there itself."""
+    out = tmp_path / "o"
+    result = dq("run", "--rules", NEAR, "--out", out, "--engine", "ray", "--quiet")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "" and (out / "manifest.json").is_file()
 
 
 class Counting:

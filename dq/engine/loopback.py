@@ -8,10 +8,16 @@ Ray reads ``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER`` once, when it is imported, and o
 ``_node_ip_address="127.0.0.1"`` back into the host's address (its gRPC servers then listen on
 every interface): the environment must be set before the first ``import ray`` of the process,
 which :func:`ray_session` does, and it refuses a local session when Ray was imported without it.
+
+dq owns the terminal (:func:`ray_logging`): workers' output never reaches the driver
+(``log_to_driver=False``), Ray core's driver loggers are left unconfigured (``configure_logging=False``),
+Ray Data's console handler shows warnings at most, and errors only on a quiet run (``--quiet`` or a
+piped stderr); Ray Data's own log file in the session folder keeps everything.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -50,10 +56,49 @@ def loopback_ready() -> bool:
     return constants is None or not getattr(constants, "ENABLE_RAY_CLUSTER", True)
 
 
+#: Ray Data's once-per-process notice that progress bars are off: dq turns them off on purpose.
+BARS_OFF_NOTICE = "ray_data_progress_manager_disabled"
+
+
 @contextmanager
-def ray_session(address: str | None, temp_dir: Path, num_cpus: int | None = None) -> Iterator[Any]:
+def ray_logging(quiet: bool) -> Iterator[None]:
+    """Ray's log lines on stderr for the block: errors only when ``quiet``, else warnings and errors.
+
+    Ray core's loggers (``ray``, driver side) get ERROR when quiet; the console handlers Ray Data puts
+    on ``ray.data`` (INFO: "Dataset ... execution finished", plans) get WARNING, or ERROR when quiet.
+    Ray Data's file handler (ray-data.log in the session folder) keeps its level. Restored on exit.
+    """
+    import ray.data  # noqa: F401 - its import configures the "ray.data" logger and its handlers
+    from ray.util.debug import log_once
+
+    log_once(BARS_OFF_NOTICE)  # marks the notice as already given
+    level = logging.ERROR if quiet else logging.WARNING
+    core = logging.getLogger("ray")
+    consoles = [
+        h
+        for h in logging.getLogger("ray.data").handlers
+        if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)
+    ]
+    saved = core.level, [(h, h.level) for h in consoles]
+    if quiet:
+        core.setLevel(logging.ERROR)
+    for handler in consoles:
+        handler.setLevel(max(handler.level, level))
+    try:
+        yield
+    finally:
+        core.setLevel(saved[0])
+        for handler, previous in saved[1]:
+            handler.setLevel(previous)
+
+
+@contextmanager
+def ray_session(
+    address: str | None, temp_dir: Path, num_cpus: int | None = None, quiet: bool = False
+) -> Iterator[Any]:
     """A Ray session for one run: a loopback local one (``address`` None or "local"), else the cluster
-    at ``address``; shut down on exit only when this call started it."""
+    at ``address``; shut down on exit only when this call started it. Ray's own log lines are
+    errors only when ``quiet``, else warnings and errors (:func:`ray_logging`)."""
     local = address in (None, "local")
     # A driver joining a real cluster must keep its routable address (and the cluster's auth).
     env = LOOPBACK_ENV if local else {"RAY_USAGE_STATS_ENABLED": "0"}
@@ -67,18 +112,19 @@ def ray_session(address: str | None, temp_dir: Path, num_cpus: int | None = None
             )
         import ray
 
-        if ray.is_initialized():  # an enclosing session (a test's, a notebook's) is reused as is
-            yield ray
-            return
-        if local:
-            temp_dir.mkdir(parents=True, exist_ok=True)
-            ray.init(**init_kwargs(temp_dir, num_cpus))
-        else:
-            ray.init(address=address, configure_logging=False, log_to_driver=False)
-        try:
-            yield ray
-        finally:
-            ray.shutdown()
+        with ray_logging(quiet):  # before ray.init: its own warnings (/dev/shm size...) count too
+            if ray.is_initialized():  # an enclosing session (a test's, a notebook's) is reused as is
+                yield ray
+                return
+            if local:
+                temp_dir.mkdir(parents=True, exist_ok=True)
+                ray.init(**init_kwargs(temp_dir, num_cpus))
+            else:
+                ray.init(address=address, configure_logging=False, log_to_driver=False)
+            try:
+                yield ray
+            finally:
+                ray.shutdown()
     finally:
         for key, value in saved.items():
             if value is None:

@@ -40,6 +40,7 @@ class RayOptions:
     partitions: int = 0  # band-key partitions of the near-duplicate shuffle (0: 2 x CPUs)
     num_cpus: int | None = None  # CPUs of a local session (None: Ray's default)
     temp_dir: Path | None = None  # a local session's files (None: a fresh temp dir)
+    quiet: bool = False  # Ray's own log lines: errors only (dq run --quiet, or a piped stderr)
 
 
 def available() -> bool:
@@ -150,5 +151,5 @@ def ray_engine(options: RayOptions | None = None) -> Iterator[RayEngine]:
     with tempfile.TemporaryDirectory(prefix="dq-ray-") as tmp:
         temp_dir = options.temp_dir or Path(tmp)
         cpus = options.num_cpus if options.num_cpus is not None else min(os.cpu_count() or 1, 8)
-        with ray_session(options.address, temp_dir, cpus):
+        with ray_session(options.address, temp_dir, cpus, options.quiet):
             yield RayEngine(options)
