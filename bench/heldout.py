@@ -1,0 +1,754 @@
+"""Held-out evaluation: public perturbed and reworded copies of GSM8K / MATH test items (issue 8).
+
+    python bench/heldout.py prepare --mirror DIR [--data ../shared/data]
+    nice -n 10 python bench/heldout.py evaluate [--sources all|none|NAME,...] [--clean-sample 3000]
+        [--rules rules/semantic.toml] [--data ../shared/data] [--seed 0] [--json out/part.json]
+    python bench/heldout.py report out/part1.json out/part2.json ...   # one set of tables
+
+None of this data is shipped: ``prepare`` writes it to ``bench/_data/heldout/`` (git-ignored), one
+JSONL per source, fields ``source, kind, problem, answer, benchmark, benchmark_index`` plus
+``source_row`` (row or file in the source) and ``mapped_by`` (how the row was tied to its item).
+``benchmark_index`` is the row position in ``$DATA/gsm8k/test.jsonl`` (field ``question``) or
+``$DATA/math/test.jsonl`` (field ``problem``), the files dq gates against.
+
+Sources (repository, commit read, path, license; every file is read with
+``git --git-dir=<mirror> show <commit>:<path>``):
+
+- ``gsm_plus``: qtli/GSM-Plus @ 3474129ec12fcd3e8ac08cb037aca1928efca98c,
+  ``dataset/gsmplus_testmini.jsonl``. License CC-BY-SA-4.0 (the Hugging Face dataset card of
+  qintongli/GSM-Plus; the GitHub repository has no LICENSE file). 2,400 rows: 300 GSM8K test items
+  x 8 perturbations (numerical substitution, digit expansion, integer-decimal-fraction conversion,
+  adding operation, reversing operation, problem understanding = LLM paraphrase, distraction
+  insertion, critical thinking). Mapped by the exact text of ``seed_question``. The full test split
+  (10,552 rows, ``dataset/gsmplus_test.jsonl``) is over 4 MiB and was not in the snapshot we could
+  read; with a full clone, ``--gsm-plus-full`` reads it instead.
+- ``lmsys_rephrase``: lm-sys/llm-decontaminator @ 931834aa0990d9558a06c5d34daf4ad3852a72ae,
+  ``data/rephrase/rephrase_gsm8k.jsonl``. Apache-2.0 (repo LICENSE). 1,319 LLM rewrites of GSM8K
+  test ("Rethinking Benchmark and Contamination ... with Rephrased Samples"), one per item in test
+  order; no original text, so mapped by position, checked by the final answer (``#### x``), which
+  must equal the item's.
+- ``mathcheck``: PremiLab-Math/MathCheck @ fc0454ed5333b5e33d70760a03fc8c5d33814491,
+  ``gsm_checklist.json``. CC-BY-4.0 (the Hugging Face card of PremiLab-Math/MathCheck; no LICENSE
+  file on GitHub). The ``solving`` rows of 129 GSM8K test items: problem understanding (LLM
+  rewrite), distractor insertion, scenario understanding (reversed: the answer is given, a quantity
+  asked). Mapped by the exact text of the group's ``seed_question``, else the same text with
+  whitespace collapsed.
+- ``gsm_hard``: reasoning-machines/pal @ f81ca2a9777f002f98a6b4d0f10b61bd5c8feb02,
+  ``datasets/gsmhardv2.jsonl``. Apache-2.0 (repo LICENSE; the Hugging Face card says MIT). 1,319
+  GSM8K test items, rows not in test order: 990 with one or more numbers replaced by large ones
+  (kind ``numbers_enlarged``), 329 identical to the item up to whitespace (kind ``unchanged``).
+  Mapped by the original question in the docstring of the ``code`` field (exact), else the
+  docstring or the input with every number masked (unique match only).
+- ``gsm_symbolic_p2``: apple/ml-gsm-symbolic @ b6a1625025fc857300203bac9f617e5d8ec99f65,
+  ``generated_data/GSM_p2.jsonl``. CC-BY-NC-ND-4.0 (``generated_data/README.md``): used for this
+  local evaluation only, never redistributed or modified. 2,500 rows: 50 GSM8K test items, 50
+  instances each, two clauses added and names/numbers resampled. Mapped by the exact text of
+  ``original_question`` (equal to ``original_id`` for every row). GSM_symbolic.jsonl and GSM_p1.jsonl
+  are over 4 MiB and were not in the snapshot; with a full clone, ``--gsm-symbolic-all`` adds them.
+- ``functional_math``: ConsequentAI/fneval @ a89e561466dac1d0a376aaad9d84fa366a9f8e93,
+  ``Oct-2023.tar.gz``, ``Nov-2023.tar.gz``, ``Dec-2023.tar.gz``. GPL-3.0 (repo LICENSE). Functional
+  MATH ("MATH()"): 1,745 MATH test items re-instantiated with other numbers, three monthly
+  snapshots (5,235 rows). Each file is named ``test/<subject>/<n>.json`` after the MATH file; mapped
+  through aiwaves-cn/agents @ e8c4e3c2d19739d3dff59e577d1c97090cc15f59
+  (``src/agents/datasets/data/math/test/<subject>/<n>.json``, Apache-2.0), the files
+  ``$DATA/math/test.jsonl`` was built from (row i = i-th file sorted by subject, then n); the text
+  of that file must equal the row's.
+- ``math_perturb``: Kaffaljidhmah2/MATH-Perturb @ df4840f680fce405c9449008564574961c7f4df1,
+  ``math_perturb/math_perturb_simple.jsonl`` and ``math_perturb_hard.jsonl``. Apache-2.0 (repo
+  LICENSE; its README asks that it never be used as training data, and it is not). Only rows with
+  ``original_split == "test"`` (115 + 115 of 279 + 279). No original text: the simple variant is
+  mapped to the MATH test item of the same type, Level 5, with the highest difflib ratio (every
+  one >= 0.63; the ratio is kept in ``map_ratio``), and the hard variant inherits the mapping
+  through ``problem_id``.
+
+Not used, and why: GSM-IC (google-research-datasets/GSM-IC; its data files are over 4 MiB and were
+not in the snapshot, it has no license file, and its 1,000 seed problems are GSM8K *train* items);
+THU-KEG/DICE ``OOD_test/scripts/data/gsm8k/rephrased1.csv`` (GPT-4 rewrites, MIT, but 1,320 rows
+out of test order with repeated items and no original text: no reliable item mapping). No public
+LLM rewrite of MATH test items was found.
+
+To rebuild with internet access: clone each repository above (``git clone --bare
+https://github.com/OWNER/NAME DIR/OWNER+NAME/repo``; a plain clone under ``DIR/OWNER+NAME`` works
+too), then ``python bench/heldout.py prepare --mirror DIR``. ``prepare`` checks the mappings and
+writes ``MANIFEST.json`` (commits, paths, licenses, rows, mapped rows, sha256 of each file).
+
+``evaluate`` runs every check of the rule set (as ``bench/near_kinds.py`` does: each check against
+its benchmarks, GSM8K test + MATH test + MATH-500) and the plain lm-eval 13-gram baseline
+(``dq.contamination.calibrate.plain_ngram_matches``) on all held-out rows plus clean GSM8K and MATH
+train rows (a seeded sample of ``--clean-sample`` rows each; -1: every row, 0: none), and prints,
+per source and kind, the share of rows flagged against the right item (a MATH item also counts
+through its MATH-500 copy) and against any item, the issue's target groups, then the clean rows
+flagged (any match) and failing (a match whose action is fail), with examples. ``dq.semantic``
+embeds ~20 rows/s on two shared cores, so a whole evaluation is best run in parts (``--sources``,
+``--clean-sample 0``; clean rows alone with ``--sources none``) whose ``--json`` files ``report``
+prints together (docs/contamination.md, "Held-out evaluation", has the commands).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import difflib
+import hashlib
+import io
+import json
+import os
+import re
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "_data" / "heldout"
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    repo: str
+    commit: str
+    paths: tuple[str, ...]
+    license: str
+
+
+SOURCES = {
+    s.name: s
+    for s in (
+        Source(
+            "gsm_plus",
+            "qtli/GSM-Plus",
+            "3474129ec12fcd3e8ac08cb037aca1928efca98c",
+            ("dataset/gsmplus_testmini.jsonl",),
+            "CC-BY-SA-4.0 (Hugging Face card qintongli/GSM-Plus; no LICENSE file on GitHub)",
+        ),
+        Source(
+            "lmsys_rephrase",
+            "lm-sys/llm-decontaminator",
+            "931834aa0990d9558a06c5d34daf4ad3852a72ae",
+            ("data/rephrase/rephrase_gsm8k.jsonl",),
+            "Apache-2.0 (repo LICENSE)",
+        ),
+        Source(
+            "mathcheck",
+            "PremiLab-Math/MathCheck",
+            "fc0454ed5333b5e33d70760a03fc8c5d33814491",
+            ("gsm_checklist.json",),
+            "CC-BY-4.0 (Hugging Face card PremiLab-Math/MathCheck; no LICENSE file on GitHub)",
+        ),
+        Source(
+            "gsm_hard",
+            "reasoning-machines/pal",
+            "f81ca2a9777f002f98a6b4d0f10b61bd5c8feb02",
+            ("datasets/gsmhardv2.jsonl",),
+            "Apache-2.0 (repo LICENSE; Hugging Face card reasoning-machines/gsm-hard: MIT)",
+        ),
+        Source(
+            "gsm_symbolic_p2",
+            "apple/ml-gsm-symbolic",
+            "b6a1625025fc857300203bac9f617e5d8ec99f65",
+            ("generated_data/GSM_p2.jsonl",),
+            "CC-BY-NC-ND-4.0 (generated_data/README.md): local evaluation only, not redistributed",
+        ),
+        Source(
+            "functional_math",
+            "ConsequentAI/fneval",
+            "a89e561466dac1d0a376aaad9d84fa366a9f8e93",
+            ("Oct-2023.tar.gz", "Nov-2023.tar.gz", "Dec-2023.tar.gz"),
+            "GPL-3.0 (repo LICENSE)",
+        ),
+        Source(
+            "math_perturb",
+            "Kaffaljidhmah2/MATH-Perturb",
+            "df4840f680fce405c9449008564574961c7f4df1",
+            ("math_perturb/math_perturb_simple.jsonl", "math_perturb/math_perturb_hard.jsonl"),
+            "Apache-2.0 (repo LICENSE; README: not to be used as training data)",
+        ),
+    )
+}
+#: The MATH test files (by name) that $DATA/math/test.jsonl was built from: the Functional MATH map.
+MATH_FILES = Source(
+    "math_test_files",
+    "aiwaves-cn/agents",
+    "e8c4e3c2d19739d3dff59e577d1c97090cc15f59",
+    ("src/agents/datasets/data/math/test/",),
+    "Apache-2.0 (repo LICENSE); MATH: MIT",
+)
+#: The issue's target groups (source, kind); the JSONL keeps each source's own kind label.
+TARGETS = {
+    "GSM8K: LLM rewrites (target >= 90 %)": {
+        ("lmsys_rephrase", "llm_rephrase"),
+        ("gsm_plus", "problem understanding"),
+        ("mathcheck", "problem_understanding"),
+    },
+    "GSM8K: number-perturbed and distractor copies (target >= 95 %)": {
+        ("gsm_plus", "numerical substitution"),
+        ("gsm_plus", "digit expansion"),
+        ("gsm_plus", "integer-decimal-fraction conversion"),
+        ("gsm_plus", "distraction insertion"),
+        ("mathcheck", "distractor_insertion"),
+        ("gsm_hard", "numbers_enlarged"),
+    },
+    "MATH: number-changed copies (target >= 95 %)": {("functional_math", "numbers_changed")},
+}
+
+
+# ---------------------------------------------------------------------------------------------- prepare
+
+
+def git_dir(mirror: Path, repo: str) -> Path:
+    """The git directory of ``repo`` under ``mirror`` (fetch's layout, a bare or a plain clone)."""
+    owner, name = repo.split("/")
+    for cand in (
+        mirror / f"{owner}+{name}" / "repo",
+        mirror / f"{owner}+{name}",
+        mirror / f"{owner}+{name}.git",
+        mirror / name,
+        mirror / f"{name}.git",
+    ):
+        if (cand / "HEAD").is_file():
+            return cand
+        if (cand / ".git" / "HEAD").is_file():
+            return cand / ".git"
+    raise SystemExit(f"{repo}: no clone under {mirror} (tried {owner}+{name}/repo, {owner}+{name}, {name})")
+
+
+def blob(mirror: Path, src: Source, path: str) -> bytes:
+    """``git show COMMIT:PATH`` in the source's clone."""
+    cmd = ["git", "--git-dir", str(git_dir(mirror, src.repo)), "show", f"{src.commit}:{path}"]
+    done = subprocess.run(cmd, capture_output=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{src.repo}: {' '.join(cmd[3:])} failed: {done.stderr.decode().strip()}")
+    return done.stdout
+
+
+def tree_blobs(mirror: Path, src: Source, prefix: str) -> dict[str, bytes]:
+    """Every file under ``prefix`` at the source's commit, by path relative to ``prefix``."""
+    gd = str(git_dir(mirror, src.repo))
+    listing = subprocess.run(
+        ["git", "--git-dir", gd, "ls-tree", "-r", src.commit, prefix],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
+    entries = [(line.split()[2], line.split("\t", 1)[1]) for line in listing]
+    out = subprocess.run(
+        ["git", "--git-dir", gd, "cat-file", "--batch"],
+        input="".join(f"{sha}\n" for sha, _ in entries).encode(),
+        capture_output=True,
+        check=True,
+    ).stdout
+    files, pos = {}, 0
+    for _, path in entries:
+        end = out.index(b"\n", pos)
+        size = int(out[pos:end].split()[2])
+        files[path[len(prefix) :]] = out[end + 1 : end + 1 + size]
+        pos = end + 1 + size + 1
+    return files
+
+
+def jsonl(data: bytes) -> list[Row]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+_NUM = re.compile(r"\d[\d,]*(?:\.\d+)?")
+
+
+def _masked(text: str) -> str:
+    """Numbers masked, quotes and whitespace normalised: GSM-Hard's map (unique matches only)."""
+    return " ".join(_NUM.sub("#", text.replace("\u2019", "'")).lower().split())
+
+
+def _final(answer: str) -> str:
+    return answer.rsplit("####", 1)[-1].strip().replace(",", "")
+
+
+class Index:
+    """GSM8K test / MATH test texts of ``$DATA`` and the lookups every mapping uses."""
+
+    def __init__(self, data: Path) -> None:
+        self.gsm = pl.read_ndjson(data / "gsm8k/test.jsonl")
+        self.math = pl.read_ndjson(data / "math/test.jsonl")
+        questions = self.gsm["question"].to_list()
+        self.gsm_exact = {q: i for i, q in enumerate(questions)}
+        self.gsm_space = {" ".join(q.split()): i for i, q in enumerate(questions)}
+        masked = collections.defaultdict(list)
+        for i, q in enumerate(questions):
+            masked[_masked(q)].append(i)
+        self.gsm_masked = {k: v[0] for k, v in masked.items() if len(v) == 1}
+        self.gsm_answers = [_final(a) for a in self.gsm["answer"]]
+
+
+def _row(
+    source: str, kind: str, problem: str, answer: Any, bench: str, index: int | None, **extra: Any
+) -> Row:
+    return {
+        "source": source,
+        "kind": kind,
+        "problem": problem,
+        "answer": None if answer is None else str(answer),
+        "benchmark": bench,
+        "benchmark_index": index,
+        **extra,
+    }
+
+
+def build_gsm_plus(mirror: Path, ix: Index, full: bool = False) -> Iterator[Row]:
+    src = SOURCES["gsm_plus"]
+    path = "dataset/gsmplus_test.jsonl" if full else src.paths[0]
+    for n, r in enumerate(jsonl(blob(mirror, src, path))):
+        index = ix.gsm_exact.get(r["seed_question"])
+        yield _row(
+            src.name, r["perturbation_type"], r["question"], r["answer"], "gsm8k", index,
+            source_row=n, mapped_by="seed_question exact" if index is not None else None,
+        )  # fmt: skip
+
+
+def build_lmsys(mirror: Path, ix: Index) -> Iterator[Row]:
+    src = SOURCES["lmsys_rephrase"]
+    for n, r in enumerate(jsonl(blob(mirror, src, src.paths[0]))):
+        text = r["text"]
+        question = text.split("\nAnswer:", 1)[0].removeprefix("Question:").strip()
+        answer = _final(text)
+        ok = n < len(ix.gsm_answers) and ix.gsm_answers[n] == answer
+        yield _row(
+            src.name, "llm_rephrase", question, answer, "gsm8k", n if ok else None,
+            source_row=n, mapped_by="position, final answer equal" if ok else None,
+        )  # fmt: skip
+
+
+def build_mathcheck(mirror: Path, ix: Index) -> Iterator[Row]:
+    src = SOURCES["mathcheck"]
+    rows = json.loads(blob(mirror, src, src.paths[0]))
+    solving = [r for r in rows if r["task_type"] == "solving"]
+    seeds = {r["group_id"]: r["question"] for r in solving if r["question_type"] == "seed_question"}
+    for n, r in enumerate(rows):
+        if r["task_type"] != "solving" or r["question_type"] == "seed_question":
+            continue
+        seed = seeds[r["group_id"]]
+        index, how = ix.gsm_exact.get(seed), "seed_question exact"
+        if index is None:
+            index, how = ix.gsm_space.get(" ".join(seed.split())), "seed_question, whitespace collapsed"
+        kind = r["question_type"].removesuffix("_question")
+        yield _row(
+            src.name, kind, r["question"], r["answer"], "gsm8k", index,
+            source_row=n, mapped_by=how if index is not None else None,
+        )  # fmt: skip
+
+
+_DOCSTRING = re.compile(r'"""(.*?)"""', re.S)
+
+
+def build_gsm_hard(mirror: Path, ix: Index) -> Iterator[Row]:
+    src = SOURCES["gsm_hard"]
+    for n, r in enumerate(jsonl(blob(mirror, src, src.paths[0]))):
+        doc = _DOCSTRING.search(r["code"])
+        original = doc.group(1).strip() if doc else ""
+        index, how = ix.gsm_exact.get(original), "code docstring exact"
+        if index is None:
+            index, how = ix.gsm_masked.get(_masked(original)), "code docstring, numbers masked"
+        if index is None:
+            index, how = ix.gsm_masked.get(_masked(r["input"])), "input, numbers masked"
+        # A quarter of GSM-Hard is the GSM8K item unchanged (no number could be replaced): own kind.
+        same = index is not None and " ".join(r["input"].split()) == " ".join(
+            ix.gsm["question"][index].split()
+        )
+        yield _row(
+            src.name, "unchanged" if same else "numbers_enlarged", r["input"], r["target"], "gsm8k", index,
+            source_row=n, mapped_by=how if index is not None else None,
+        )  # fmt: skip
+
+
+def build_gsm_symbolic(mirror: Path, ix: Index, every: bool = False) -> Iterator[Row]:
+    src = SOURCES["gsm_symbolic_p2"]
+    files = {"p2_two_clauses_added": src.paths[0]}
+    if every:
+        files |= {
+            "symbolic": "generated_data/GSM_symbolic.jsonl",
+            "p1_clause_added": "generated_data/GSM_p1.jsonl",
+        }
+    for kind, path in files.items():
+        for n, r in enumerate(jsonl(blob(mirror, src, path))):
+            index = ix.gsm_exact.get(r["original_question"])
+            ok = index is not None and index == r["original_id"]
+            yield _row(
+                src.name, kind, r["question"], _final(r["answer"]), "gsm8k", index if ok else None,
+                source_row=f"{path}:{n}", mapped_by="original_question exact = original_id" if ok else None,
+            )  # fmt: skip
+
+
+_BOXED = re.compile(r"\\boxed\{(.*)\}")
+
+
+def build_functional_math(mirror: Path, ix: Index) -> Iterator[Row]:
+    src = SOURCES["functional_math"]
+    originals = tree_blobs(mirror, MATH_FILES, MATH_FILES.paths[0])
+    order = sorted(originals, key=lambda k: (k.split("/")[0], int(k.split("/")[1].removesuffix(".json"))))
+    problems = ix.math["problem"].to_list()
+    row_of = {
+        key: i
+        for i, key in enumerate(order)
+        if i < len(problems) and json.loads(originals[key])["problem"] == problems[i]
+    }
+    for path in src.paths:
+        with tarfile.open(fileobj=io.BytesIO(blob(mirror, src, path)), mode="r:gz") as tar:
+            members = sorted((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.name)
+            for m in members:
+                key = m.name.split("/test/", 1)[1]
+                handle = tar.extractfile(m)
+                assert handle is not None
+                r = json.loads(handle.read())
+                answer = _BOXED.search(r.get("solution") or "")
+                index = row_of.get(key)
+                yield _row(
+                    src.name, "numbers_changed" if not r.get("is_static") else "static",
+                    r["problem"], answer.group(1) if answer else None, "math", index,
+                    source_row=m.name, mapped_by="MATH file name via aiwaves-cn/agents" if index is not None else None,
+                )  # fmt: skip
+
+
+def build_math_perturb(mirror: Path, ix: Index) -> Iterator[Row]:
+    src = SOURCES["math_perturb"]
+    simple, hard = (jsonl(blob(mirror, src, p)) for p in src.paths)
+    items = ix.math.with_row_index("i").filter(pl.col("level") == "Level 5")
+    by_type = {t: list(zip(g["i"], g["problem"], strict=True)) for (t,), g in items.group_by("type")}
+    mapping: dict[int, tuple[int, float]] = {}
+    for r in simple:
+        if r["original_split"] != "test":
+            continue
+        best = max(
+            (difflib.SequenceMatcher(None, r["problem"], p, autojunk=False).ratio(), int(i))
+            for i, p in by_type.get(r["type"], [])
+        )
+        mapping[r["problem_id"]] = (best[1], best[0])
+    for kind, rows in (("simple", simple), ("hard", hard)):
+        for n, r in enumerate(rows):
+            if r["original_split"] != "test":
+                continue
+            index, ratio = mapping.get(r["problem_id"], (None, 0.0))
+            yield _row(
+                src.name, kind, r["problem"], r["answer"], "math", index, source_row=n,
+                mapped_by="problem_id -> simple variant's best difflib ratio (same type, Level 5)",
+                map_ratio=round(ratio, 4),
+            )  # fmt: skip
+
+
+BUILDERS: dict[str, Callable[..., Iterator[Row]]] = {
+    "gsm_plus": build_gsm_plus,
+    "lmsys_rephrase": build_lmsys,
+    "mathcheck": build_mathcheck,
+    "gsm_hard": build_gsm_hard,
+    "gsm_symbolic_p2": build_gsm_symbolic,
+    "functional_math": build_functional_math,
+    "math_perturb": build_math_perturb,
+}
+
+
+def prepare(mirror: Path, data: Path, out: Path, gsm_plus_full: bool, gsm_symbolic_all: bool) -> None:
+    ix = Index(data)
+    out.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, Any] = {"data": str(data), "sources": {}}
+    for name, build in BUILDERS.items():
+        src = SOURCES[name]
+        extra = {"gsm_plus": {"full": gsm_plus_full}, "gsm_symbolic_p2": {"every": gsm_symbolic_all}}
+        rows = list(build(mirror, ix, **extra.get(name, {})))
+        mapped = sum(r["benchmark_index"] is not None for r in rows)
+        text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        path = out / f"{name}.jsonl"
+        path.write_text(text, encoding="utf-8")
+        kinds = collections.Counter(r["kind"] for r in rows)
+        manifest["sources"][name] = {
+            "repo": src.repo,
+            "commit": src.commit,
+            "paths": list(src.paths),
+            "license": src.license,
+            "rows": len(rows),
+            "mapped": mapped,
+            "items": len(
+                {(r["benchmark"], r["benchmark_index"]) for r in rows if r["benchmark_index"] is not None}
+            ),
+            "kinds": dict(kinds),
+            "mapped_by": dict(collections.Counter(r["mapped_by"] for r in rows)),
+            **(
+                {"min_map_ratio": min(r["map_ratio"] for r in rows)}
+                if rows and "map_ratio" in rows[0]
+                else {}
+            ),
+            "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        }
+        print(f"{name}: {len(rows)} rows, {mapped} mapped -> {path}", flush=True)
+    manifest["mapping_sources"] = {
+        "functional_math": {"repo": MATH_FILES.repo, "commit": MATH_FILES.commit, "path": MATH_FILES.paths[0]}
+    }
+    (out / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------- evaluate
+
+CLEAN = (("GSM8K train", "gsm8k/train.jsonl", "question"), ("MATH train", "math/train.jsonl", "problem"))
+LEXICAL = ("dq.exact", "dq.minhash", "dq.ngram", "dq.template")
+COLUMNS = (*LEXICAL, "lexical union", "dq.semantic", "rule set", "rule set, failing", "13-gram baseline")
+
+
+def load_heldout(folder: Path) -> pl.DataFrame:
+    files = sorted(folder.glob("*.jsonl"))
+    if not files:
+        raise SystemExit(
+            f"no held-out data under {folder}: run `python bench/heldout.py prepare --mirror DIR`"
+        )
+    frames = [
+        pl.read_ndjson(f, infer_schema_length=None).select(
+            pl.col("source", "kind", "problem", "benchmark"), pl.col("benchmark_index").cast(pl.Int64)
+        )
+        for f in files
+    ]
+    return pl.concat(frames).filter(pl.col("benchmark_index").is_not_null())
+
+
+def sample_per_kind(held: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
+    """At most ``n`` rows of each (source, kind), seeded (a quick look; 0 keeps every row)."""
+    if not n:
+        return held
+    parts = [
+        g.sample(min(n, g.height), seed=seed) for _, g in held.group_by("source", "kind", maintain_order=True)
+    ]
+    return pl.concat(parts)
+
+
+def columns_of(found: dict[str, pl.DataFrame], any_label: str, baseline: str) -> dict[str, pl.DataFrame]:
+    """Matches per reported column: each check (all its entries), the unions, the baseline."""
+    keep = ["pos", "benchmark", "benchmark_index", "action"]
+    by_check: dict[str, list[pl.DataFrame]] = collections.defaultdict(list)
+    for label, frame in found.items():
+        if label not in (any_label, baseline):
+            by_check[label.split("[")[0]].append(frame.select(keep))
+    empty = found[any_label].select(keep).clear()  # a check the rule set lacks: an empty column
+
+    def union(names: tuple[str, ...]) -> pl.DataFrame:
+        return pl.concat([empty, *(f for n in names for f in by_check.get(n, []))])
+
+    cols = {name: union((name,)) for name in LEXICAL}
+    cols["lexical union"] = union(LEXICAL)
+    cols["dq.semantic"] = union(("dq.semantic",))
+    cols["rule set"] = found[any_label].select(keep)
+    cols["rule set, failing"] = cols["rule set"].filter(pl.col("action").is_in(["fail", "drop"]))
+    cols["13-gram baseline"] = found[baseline].select(keep)
+    return cols
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f} %" if whole else "-"
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    """Every check's matches on the chosen held-out sources and clean rows, as counts (JSON-able)."""
+    from near_kinds import _bench, _matches  # the rule-set runner of bench/near_kinds.py
+
+    from dq.contamination.calibrate import ANY, BASELINE
+    from dq.pipeline.plan import RunOptions, build_plan
+    from dq.plugins import build_registry, make_plugin_manager
+
+    start = time.perf_counter()
+    os.environ["DQ_BENCHMARK_DIR"] = str(args.data)
+    pm, infos, _ = make_plugin_manager()
+    plan = build_plan(args.rules, build_registry(pm, infos), RunOptions(input_spec="x"))
+    benchmarks = {
+        "gsm8k": _bench(args.data / "gsm8k/test.jsonl", "question"),
+        "math": _bench(args.data / "math/test.jsonl", "problem"),
+        "math500": _bench(args.data / "math500/test.jsonl", "problem"),
+    }
+    math_row = {q: i for i, q in enumerate(benchmarks["math"]["question"])}
+    m500 = pl.DataFrame(
+        {
+            "benchmark": "math500",
+            "benchmark_index": benchmarks["math500"]["benchmark_index"].cast(pl.Int64),
+            "math_index": [math_row.get(q) for q in benchmarks["math500"]["question"]],
+        }
+    )
+    held = load_heldout(args.heldout)
+    if args.sources != "all":
+        held = held.filter(pl.col("source").is_in(args.sources.split(",")))
+    held = sample_per_kind(held, args.per_kind, args.seed)
+    clean: dict[str, pl.Series] = {}
+    for name, path, field in CLEAN:
+        if args.clean_sample == 0:
+            continue
+        series = pl.read_ndjson(args.data / path)[field]
+        if 0 < args.clean_sample < series.len():
+            series = series.sample(args.clean_sample, seed=args.seed)
+        clean[name] = series
+    texts = pl.concat([held["problem"], *clean.values()]).alias("problem")
+    rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
+    print(
+        f"{held.height} held-out rows, {sum(s.len() for s in clean.values())} clean rows; {args.rules}",
+        flush=True,
+    )
+    found = _matches(plan, rows, benchmarks)
+    cols = columns_of(found, ANY, BASELINE)
+    truth = held.with_row_index("pos").select("pos", "source", "kind", "benchmark", "benchmark_index")
+    via_500 = (
+        truth.filter(pl.col("benchmark") == "math")
+        .join(m500, left_on="benchmark_index", right_on="math_index", suffix="_500")
+        .select(
+            "pos", "source", "kind",
+            pl.col("benchmark_500").alias("benchmark"), pl.col("benchmark_index_500").alias("benchmark_index"),
+        )
+    )  # fmt: skip
+    right_pairs = pl.concat([truth, via_500])
+    result: dict[str, Any] = {
+        "rules": str(args.rules),
+        "sources": args.sources,
+        "per_kind": args.per_kind,
+        "clean_sample": args.clean_sample,
+        "seed": args.seed,
+        "rows": {},
+        "clean": {},
+        "examples": [],
+    }
+    for source, kind, n in truth.group_by("source", "kind", maintain_order=True).len().iter_rows():
+        part = truth.filter((pl.col("source") == source) & (pl.col("kind") == kind))
+        pairs = right_pairs.filter((pl.col("source") == source) & (pl.col("kind") == kind))
+        cells: dict[str, dict[str, int]] = {}
+        for col, frame in cols.items():
+            mine = frame.join(part.select("pos"), on="pos", how="semi")
+            right = mine.join(
+                pairs.select("pos", "benchmark", "benchmark_index"),
+                on=["pos", "benchmark", "benchmark_index"],
+            )
+            cells[col] = {"right": right["pos"].n_unique(), "any": mine["pos"].n_unique()}
+        result["rows"][f"{source}/{kind}"] = {"source": source, "kind": kind, "n": n, "cells": cells}
+    offset = held.height
+    for name, series in clean.items():
+        inside = pl.col("pos").is_between(offset, offset + series.len() - 1)
+        failing = inside & pl.col("action").is_in(["fail", "drop"])
+        result["clean"][name] = {
+            "n": series.len(),
+            "flagged": {c: f.filter(inside)["pos"].n_unique() for c, f in cols.items()},
+            "failing": {c: f.filter(failing)["pos"].n_unique() for c, f in cols.items()},
+            "failing_kinds": dict(
+                found[ANY].filter(failing).unique("pos")["kind"].value_counts().iter_rows()
+            ),
+        }
+        hits = (
+            found[ANY]
+            .filter(failing)
+            .sort("score", descending=True, nulls_last=True)
+            .unique("pos", keep="first", maintain_order=True)
+            .head(args.examples)
+        )
+        for r in hits.iter_rows(named=True):
+            result["examples"].append(
+                {
+                    "set": name,
+                    "kind": r["kind"],
+                    "score": r["score"],
+                    "benchmark": r["benchmark"],
+                    "benchmark_index": int(r["benchmark_index"]),
+                    "train": str(series[int(r["pos"]) - offset]),
+                    "test": str(benchmarks[r["benchmark"]]["question"][int(r["benchmark_index"])]),
+                }
+            )
+        offset += series.len()
+    result["seconds"] = round(time.perf_counter() - start, 1)
+    return result
+
+
+def _header(first: str) -> str:
+    names = " | ".join(f"`{c}`" if c.startswith("dq.") else c for c in COLUMNS)
+    return f"{first} | {names} |\n" + "|---" * (first.count("|") + len(COLUMNS)) + "|"
+
+
+def render(results: list[dict[str, Any]]) -> None:
+    """The markdown tables of one or more ``evaluate`` results (rows and clean sets merged)."""
+    rows = {k: v for r in results for k, v in r["rows"].items()}
+    clean = {k: v for r in results for k, v in r["clean"].items()}
+    examples = [e for r in results for e in r["examples"]]
+    rules = sorted({Path(r["rules"]).name for r in results})
+    for which, title in (("right", "flagged against the right item"), ("any", "flagged against any item")):
+        print(f"\nHeld-out rows {title} ({', '.join(rules)}):\n")
+        print(_header("| source | kind | rows"))
+        for v in rows.values():
+            cells = " | ".join(_pct(v["cells"][c][which], v["n"]) for c in COLUMNS)
+            print(f"| {v['source']} | {v['kind']} | {v['n']:,} | {cells} |")
+    print("\nTargets (right item, rows pooled over the kinds of each group):\n")
+    pooled = ("lexical union", "dq.semantic", "rule set", "rule set, failing", "13-gram baseline")
+    print("| group | rows | " + " | ".join(f"`{c}`" if c.startswith("dq.") else c for c in pooled) + " |")
+    print("|---|---|" + "---|" * len(pooled))
+    for group, members in TARGETS.items():
+        entries = [v for v in rows.values() if (v["source"], v["kind"]) in members]
+        n = sum(v["n"] for v in entries)
+        cells = " | ".join(_pct(sum(v["cells"][c]["right"] for v in entries), n) for c in pooled)
+        print(f"| {group} | {n:,} | {cells} |")
+    below = [
+        f"{v['source']}/{v['kind']} ({v['cells']['lexical union']['right']} < {v['cells']['13-gram baseline']['right']} of {v['n']})"
+        for v in rows.values()
+        if v["cells"]["lexical union"]["right"] < v["cells"]["13-gram baseline"]["right"]
+    ]
+    print("\nLexical union below the 13-gram baseline on the right item: " + ("; ".join(below) or "none"))
+    if clean:
+        print(
+            "\nClean rows against GSM8K test + MATH test + MATH-500 (flagged: any match; failing: action fail):\n"
+        )
+        print(_header("| clean set | rows"))
+        for name, v in clean.items():
+            for what in ("flagged", "failing"):
+                cells = " | ".join(f"{v[what][c]} ({_pct(v[what][c], v['n'])})" for c in COLUMNS)
+                print(f"| {name}, {what} | {v['n']:,} | {cells} |")
+        for name, v in clean.items():
+            kinds = ", ".join(
+                f"{k} {n}" for k, n in sorted(v["failing_kinds"].items(), key=lambda kv: -kv[1])
+            )
+            print(f"\n{name} failing rows by the kind of one failing match: {kinds or 'none'}")
+        print("\nClean rows failing the rule set (examples, highest score first):\n")
+        for e in examples:
+            score = "" if e["score"] is None else f", score {e['score']:.3f}"
+            print(f"- {e['set']} ({e['kind']}{score}) vs {e['benchmark']}[{e['benchmark_index']}]:")
+            print(f"  train: {json.dumps(e['train'][:220])}\n  test:  {json.dumps(e['test'][:220])}")
+    print(f"\n{sum(r['seconds'] for r in results):.0f} s of evaluation")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    sub = ap.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("prepare", help="rebuild bench/_data/heldout/*.jsonl from clones of the sources")
+    p.add_argument("--mirror", type=Path, required=True, help="folder holding OWNER+NAME/repo git dirs")
+    p.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    p.add_argument("--out", type=Path, default=OUT)
+    p.add_argument("--gsm-plus-full", action="store_true", help="GSM-Plus test (10,552 rows), not testmini")
+    p.add_argument("--gsm-symbolic-all", action="store_true", help="also GSM_symbolic.jsonl and GSM_p1.jsonl")
+    e = sub.add_parser(
+        "evaluate", help="run the rule set's checks and the 13-gram baseline on the held-out sets"
+    )
+    e.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    e.add_argument("--heldout", type=Path, default=OUT)
+    e.add_argument("--rules", type=Path, default=ROOT / "rules" / "semantic.toml")
+    e.add_argument("--sources", default="all", help="comma-separated source names, all, or none")
+    e.add_argument("--per-kind", type=int, default=0, help="at most N rows per source and kind (0: all)")
+    e.add_argument(
+        "--clean-sample", type=int, default=3000, help="clean rows per train set (0: none, -1: all)"
+    )
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--examples", type=int, default=4, help="failing clean rows shown per set")
+    e.add_argument("--json", type=Path, help="also write the counts as JSON (for `report`)")
+    r = sub.add_parser("report", help="print the tables of one or more `evaluate --json` files together")
+    r.add_argument("json", type=Path, nargs="+")
+    args = ap.parse_args()
+    if args.what == "prepare":
+        prepare(args.mirror, args.data, args.out, args.gsm_plus_full, args.gsm_symbolic_all)
+    elif args.what == "evaluate":
+        result = evaluate(args)
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
+        render([result])
+    else:
+        render([json.loads(path.read_text()) for path in args.json])
+
+
+if __name__ == "__main__":
+    main()
