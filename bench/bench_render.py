@@ -90,11 +90,11 @@ def main() -> None:
         return count
 
     print(
-        f"bpe-qwen installed: {fast_count.available()} (loaded after {fast_count.LOAD_AFTER_TEXTS:,} texts)"
+        f"count pool: up to {fast_count.MAX_WORKERS} processes, after {fast_count.LOAD_AFTER_TEXTS:,} texts"
     )
-    measure("dq.tokens (bpe-qwen + tiktoken)", stage(fast), convs, args.rows, args.rows)
+    measure("dq.tokens (count pool)", stage(fast), convs, args.rows, args.rows)
     threshold, fast_count.LOAD_AFTER_TEXTS = fast_count.LOAD_AFTER_TEXTS, 1 << 62
-    measure("dq.tokens, tiktoken only (before)", stage(before), convs, args.rows, args.rows)
+    measure("dq.tokens, in process (no pool)", stage(before), convs, args.rows, args.rows)
     fast_count.LOAD_AFTER_TEXTS = threshold
     if args.tokens_only:
         return

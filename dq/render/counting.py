@@ -4,9 +4,9 @@ A fast-shape row renders as fixed pieces around two encoded texts, ``"user\\n" +
 ``"\\n\\n" + solution`` (see :mod:`dq.render.renderers`), so its prompt count is the head's length
 (system turn and generation prompt, the same for every row with that system prompt) plus the user
 text's count, and its full count adds the answer's count and ``<|im_end|>\\n``. Each distinct text
-is counted once, by bpe-qwen where that is exact (:mod:`dq.render.fast_count`). The one case that
-needs ids is an answer opening with whitespace and a line break, which may merge with the prompt's
-closing ``"\\n\\n"``; those rows are encoded and checked like ``render_batch`` does.
+is counted once, by a pool of tiktoken processes in large reports (:mod:`dq.render.fast_count`).
+The one case that needs ids is an answer opening with whitespace and a line break, which may merge
+with the prompt's closing ``"\\n\\n"``; those rows are encoded and checked as ``render_batch`` does.
 """
 
 from __future__ import annotations
@@ -47,23 +47,24 @@ class FastCounting:
         raise NotImplementedError
 
     def count(self, texts: list[str]) -> list[int]:
-        """Token counts (added tokens recognised, none added): bpe-qwen's worker where it is exact
-        and ready, the lengths of :meth:`encode`'s ids for the rest."""
+        """Token counts (added tokens recognised, none added): texts without markup in the count
+        pool's children once they are ready, the lengths of :meth:`encode`'s ids for the rest."""
         from dq.render import fast_count
         from dq.render.qwen3_tokenizer import QWEN3_HUB_IDS
+        from dq.render.tiktoken_encoder import markup
 
         self._counted = getattr(self, "_counted", 0) + len(texts)
         out = [0] * len(texts)
         rest = list(range(len(texts)))
         started = self._counted >= fast_count.LOAD_AFTER_TEXTS and self.tokenizer_name in QWEN3_HUB_IDS
-        worker = fast_count.worker() if started else None
-        if worker is not None and worker.ready():
-            safe = [i for i in rest if fast_count.bpe_qwen_safe(texts[i])]
-            counts = worker.count([texts[i] for i in safe])
+        pool = fast_count.pool() if started else None
+        if pool is not None and pool.ready():
+            plain = [i for i in rest if not ("<" in texts[i] and markup().search(texts[i]))]
+            counts = pool.count([texts[i] for i in plain])
             if counts is not None:
-                for i, n in zip(safe, counts, strict=True):
+                for i, n in zip(plain, counts, strict=True):
                     out[i] = n
-                chosen = set(safe)
+                chosen = set(plain)
                 rest = [i for i in rest if i not in chosen]
         for i, enc in zip(rest, self.encode([texts[i] for i in rest]), strict=True):
             out[i] = len(enc.ids)
@@ -89,20 +90,36 @@ class FastCounting:
         head_messages = [] if system is None else [{"role": "system", "content": system}]
         head = len(self.head_ids([*head_messages, {"role": "user", "content": ""}], []))
         nn, end = len(self.pieces()["nn"]), len(self.pieces()["end"])
+        users, tails, breaks = self.text_counts(prompts, answers)
+        prompt = [head + n for n in users]
+        if breaks:
+            row, where = breaks[0]
+            raise RenderMismatch(row, prompt[row] - nn + where)
+        return TokenCounts([p + t - nn + end for p, t in zip(prompt, tails, strict=True)], prompt)
+
+    def text_counts(
+        self, prompts: Sequence[str], answers: Sequence[str]
+    ) -> tuple[list[int], list[int], list[tuple[int, int]]]:
+        """Counts of each row's user and answer texts, and the rows whose answer breaks the prompt
+        prefix (row, token offset). The last columns are kept: a token report counts every chunk
+        twice, with and without the system prompt, and only the head differs."""
+        last = self.__dict__.get("_last_columns")
+        if last is not None and last[0] == prompts and last[1] == answers:
+            return last[2]
         solutions = [answer.lstrip("\n") for answer in answers]
         users = self.count_distinct("user", [f"user\n{p}" for p in prompts])
         tails = self.count_distinct("answer", ["\n\n" + s for s in solutions])
-        prompt = [head + n for n in users]
-        for k, solution in enumerate(solutions):
-            if BREAKS_PREFIX.match(solution):  # rare: the only rows whose ids are needed
-                self.check_answer_prefix(k, prompt[k], solution)
-        full = [p + t - nn + end for p, t in zip(prompt, tails, strict=True)]
-        return TokenCounts(full, prompt)
+        breaks = [
+            (k, where)
+            for k, solution in enumerate(solutions)
+            if solution[:1].isspace() and BREAKS_PREFIX.match(solution)  # rare: only these need ids
+            if (where := self.answer_prefix_break(solution)) is not None
+        ]
+        self.__dict__["_last_columns"] = (list(prompts), list(answers), (users, tails, breaks))
+        return users, tails, breaks
 
-    def check_answer_prefix(self, row: int, prompt_len: int, solution: str) -> None:
-        """Stop naming the row and token where the answer's ids stop extending the prompt's."""
+    def answer_prefix_break(self, solution: str) -> int | None:
+        """Where the answer's ids stop extending the prompt's closing ``"\\n\\n"`` (None: they do)."""
         nn = self.pieces()["nn"]
         answer = self.encode(["\n\n" + solution])[0].ids
-        where = first_difference(nn, answer[: len(nn)])
-        if where is not None:
-            raise RenderMismatch(row, prompt_len - len(nn) + where)
+        return first_difference(nn, answer[: len(nn)])

@@ -1,179 +1,143 @@
-"""Exact Qwen3 token counts at Rust speed: bpe-qwen for the texts it provably tokenizes as tiktoken does.
+"""Token counts in parallel: child processes running tiktoken on Qwen3's ranks.
 
-Counting is most of what a token report costs (the ids are never kept). tiktoken on Qwen3's ranks
-reaches ~1.1M tokens/s here; ``bpe-qwen`` (rust-gems' linear-time BPE with a lookahead-free
-pre-tokenizer for Qwen's regex, batch-parallel in Rust) ~7.9M tokens/s on the same ranks. It is not
-a drop-in replacement: fuzzing it against tiktoken found three shapes where its ids differ (text
-that ends in whitespace, text that starts with an apostrophe, a contraction not in lower case such
-as ``'S`` or ``'rE``) and its README says some multi-byte UTF-8 is mishandled. So a text goes to it
-only when it is ASCII, holds no added-token markup and none of those shapes (:func:`bpe_qwen_safe`);
-every other text takes the tiktoken/Rust path. ``tests/test_fast_count.py`` checks the counts
-against tiktoken on random ASCII (hypothesis) and on every text of ../shared/data.
+Counting is most of what a token report costs (ids are never kept). tiktoken encodes ~3.3M
+tokens/s per core here, but not in parallel within one process: its ``encode_ordinary_batch``
+(a thread per text, the GIL mostly held) reaches only ~2M tokens/s on two cores. So large
+reports count in a :class:`CountPool` of child processes, one per core: each loads the same
+encoding (about a second) and counts its share of every batch. The counts are tiktoken's, hence
+the Rust tokenizer's ids' lengths (``tests/test_render_tokenizer.py``); ``tests/test_fast_count.py``
+checks them on every text of ../shared/data.
 
-Loading bpe-qwen's tables costs ~14 s and holds the GIL (the vocabulary and merges are written once
-to the tokenizer cache folder, but its BPE automaton is rebuilt at every load). So it loads in a
-child process (:class:`CountWorker`), started once a renderer has counted :data:`LOAD_AFTER_TEXTS`
-texts: small reports never start it, large ones count with tiktoken until it is ready. The counts
-are the same either way.
+The pool starts once a renderer has counted :data:`LOAD_AFTER_TEXTS` texts, so small reports
+never pay for processes, and it is only ever a speed-up: any failure (a child that did not start
+or died) turns it off and the texts are counted in process, with the same result.
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import tempfile
-from pathlib import Path
+import unicodedata
 from typing import Any
 
-#: Texts a renderer counts before bpe-qwen is worth starting (its worker then loads in the background).
+#: Texts a renderer counts in process before starting the pool.
 LOAD_AFTER_TEXTS = 20_000
-
-
-def bpe_qwen_safe(text: str) -> bool:
-    """True when bpe-qwen's ids for ``text`` are Qwen3's (ASCII, so NFC changes nothing).
-
-    Single C scans first (``isascii``, ``in``, ``find``): a regex over every solution would cost
-    more than counting it.
-    """
-    if not text or not text.isascii() or text[0] == "'" or text[-1].isspace():
-        return False
-    if "'" in text and upper_contraction(text):
-        return False
-    if "<" in text:
-        from dq.render.tiktoken_encoder import markup
-
-        return markup().search(text) is None
-    return True
-
-
-def upper_contraction(text: str) -> bool:
-    """An apostrophe before ``[A-Za-z]?[A-Z]`` (bpe-qwen matches Qwen's ``(?i:'s|'t|...)`` case-sensitively)."""
-    at = text.find("'")
-    while at != -1:
-        after = text[at + 1 : at + 3]
-        if after[:1].isupper() or (len(after) == 2 and after[0].isalpha() and after[1].isupper()):
-            return True
-        at = text.find("'", at + 1)
-    return False
-
-
-def tables_folder() -> Path:
-    """``vocab.json`` and ``merges.txt`` (bpe-qwen's input format) beside the offline tokenizer build."""
-    from dq.render.qwen3_tokenizer import build_into_cache
-
-    folder = build_into_cache()[0] / "bpe-qwen"
-    if (folder / "merges.txt").is_file():
-        return folder
-    from dq.render.qwen3_tokenizer import load_ranks, ranks_file, vocab_and_merges
-
-    vocab, merges = vocab_and_merges(load_ranks(ranks_file()))
-    tmp = Path(tempfile.mkdtemp(prefix=".bpe-qwen-", dir=folder.parent))
-    try:
-        (tmp / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
-        lines = "".join(f"{left} {right}\n" for left, right in merges)
-        (tmp / "merges.txt").write_text(f"#version: 0.2\n{lines}", encoding="utf-8")
-        try:
-            tmp.rename(folder)
-        except OSError:  # another process won the race: its copy is identical
-            if not (folder / "merges.txt").is_file():
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return folder
-
-
-def available() -> bool:
-    """bpe-qwen can be imported (it is loaded only when first used)."""
-    import importlib.util
-
-    return importlib.util.find_spec("bpe_qwen") is not None
+#: Count workers at most (one per core up to this).
+MAX_WORKERS = 8
 
 
 class CountWorker:
-    """bpe-qwen in a child process, so that its load (~14 s, holding the GIL) overlaps the first
-    chunks, which this process counts with tiktoken meanwhile; counts are the same either way.
-
-    The child is started with ``spawn`` (threads of Polars and tiktoken make ``fork`` unsafe) and
-    is a daemon: it ends with dq. Any failure (load error, a child that died) turns the worker
-    off and the caller counts with tiktoken: a worker problem can slow a run, never change it.
-    """
+    """One child process with tiktoken on Qwen3's ranks. Started with ``spawn`` (threads of Polars
+    and tiktoken make ``fork`` unsafe) as a daemon: it ends with dq."""
 
     def __init__(self) -> None:
         import multiprocessing
 
         ctx = multiprocessing.get_context("spawn")
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve, args=(child, str(tables_folder())), daemon=True)
+        self._proc = ctx.Process(target=serve, args=(child,), daemon=True)
         self._proc.start()
         child.close()
         self.state = "loading"
-        self.counted = 0  # texts counted by the child (tests check the fast path really ran)
 
-    def wait(self, timeout: float) -> bool:
-        """Block until the child has loaded bpe-qwen or failed (tests; runs never wait)."""
+    def poll(self, timeout: float = 0.0) -> str:
+        """``loading``, ``ready`` or ``failed``; waits up to ``timeout`` seconds for the load."""
         if self.state == "loading" and self._conn.poll(timeout):
-            return self.ready()
-        return self.state == "ready"
+            self.state = "ready" if self.receive() == "ready" else "failed"
+        return self.state
 
-    def ready(self) -> bool:
-        """The child has loaded bpe-qwen (never blocks)."""
-        if self.state == "loading" and self._conn.poll():
-            self.state = "ready" if self._receive() == "ready" else "failed"
-        return self.state == "ready"
-
-    def count(self, texts: list[str]) -> list[int] | None:
-        """Counts of :func:`bpe_qwen_safe` texts; None when the worker failed (count them elsewhere)."""
+    def send(self, texts: list[str] | None) -> bool:
         try:
             self._conn.send(texts)
-            counts = self._receive()
-        except (OSError, EOFError):
-            counts = None
-        if not isinstance(counts, list) or len(counts) != len(texts):
-            self.state = "failed"
-            return None
-        self.counted += len(texts)
-        return counts
+        except (OSError, ValueError):
+            return False
+        return True
 
-    def _receive(self) -> Any:
+    def receive(self) -> Any:
         try:
             return self._conn.recv()
         except (OSError, EOFError):
             return None
 
     def close(self) -> None:
-        try:
-            self._conn.send(None)
-        except OSError:
-            pass
-        self._proc.join(timeout=5)
+        if self.send(None):
+            self._proc.join(timeout=5)
         if self._proc.is_alive():
             self._proc.terminate()
 
 
-def serve(conn: Any, folder: str) -> None:
-    """The child: load bpe-qwen from ``folder``, then answer each list of texts with their counts."""
-    try:
-        from bpe_qwen import bpe_qwen
+class CountPool:
+    """Count workers, each batch split between them (see the module docstring)."""
 
-        tokenizer = bpe_qwen.QwenTokenizer(folder)
-    except Exception as exc:  # noqa: BLE001 - reported to the parent, which falls back
+    def __init__(self, workers: int) -> None:
+        self.workers = [CountWorker() for _ in range(workers)]
+        self.state = "loading"
+        self.counted = 0  # texts counted by the children (tests check the pool really ran)
+
+    def wait(self, timeout: float) -> bool:
+        """Block until every child has loaded or one failed (tests; runs never wait)."""
+        return self._settle({w.poll(timeout) for w in self.workers})
+
+    def ready(self) -> bool:
+        """Every child has loaded (never blocks)."""
+        return self.state == "ready" or (
+            self.state == "loading" and self._settle({w.poll() for w in self.workers})
+        )
+
+    def _settle(self, states: set[str]) -> bool:
+        if "failed" in states:
+            self.state = "failed"
+        elif states == {"ready"}:
+            self.state = "ready"
+        return self.state == "ready"
+
+    def count(self, texts: list[str]) -> list[int] | None:
+        """Counts of texts without added-token markup; None when the pool failed (count elsewhere)."""
+        size = max(1, -(-len(texts) // len(self.workers)))
+        parts = [texts[i : i + size] for i in range(0, len(texts), size)]
+        busy = [w for w, part in zip(self.workers, parts, strict=False) if w.send(part)]
+        replies = [w.receive() for w in busy]
+        counts = [n for reply in replies if isinstance(reply, list) for n in reply]
+        if len(busy) < len(parts) or len(counts) != len(texts):
+            self.state = "failed"
+            return None
+        self.counted += len(texts)
+        return counts
+
+    def close(self) -> None:
+        for w in self.workers:
+            w.close()
+
+
+def serve(conn: Any) -> None:
+    """The child: build tiktoken's Qwen3 encoding, then answer each batch with its counts (NFC
+    first, as the Rust normalizer does)."""
+    try:
+        from dq.render.tiktoken_encoder import encoding
+
+        enc = encoding()
+        if enc is None:
+            raise ImportError("tiktoken is not installed")
+        encode = enc.encode_ordinary
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which counts in process
         conn.send(f"failed: {type(exc).__name__}: {exc}")
         return
     conn.send("ready")
     while (texts := conn.recv()) is not None:
-        conn.send([len(ids) for ids in tokenizer.encode_batch_parallel(texts)])
+        conn.send([len(encode(unicodedata.normalize("NFC", t))) for t in texts])
 
 
-_workers: list[CountWorker] = []
+_pools: list[CountPool] = []
 
 
-def worker() -> CountWorker | None:
-    """The process's count worker, started at the first call; None without bpe-qwen or after a failure."""
-    if not available():
+def pool() -> CountPool | None:
+    """The process's count pool, started at the first call; None without tiktoken or after a failure."""
+    from dq.render.tiktoken_encoder import encoding
+
+    if encoding() is None:
         return None
-    if not _workers:
+    if not _pools:
         import atexit
+        import os
 
-        _workers.append(CountWorker())
-        atexit.register(_workers[0].close)
-    return None if _workers[0].state == "failed" else _workers[0]
+        _pools.append(CountPool(max(1, min(MAX_WORKERS, os.cpu_count() or 1))))
+        atexit.register(_pools[0].close)
+    return None if _pools[0].state == "failed" else _pools[0]

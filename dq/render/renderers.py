@@ -93,11 +93,16 @@ def fast_train_shape(messages: Conversation) -> bool:
     return fast_prompt_shape(messages[:-1])
 
 
-def columns_fast(prompt: str, answer: str) -> bool:
-    """A (system?, user, assistant) row of plain strings the fast path renders like the template."""
-    return "</think>" not in answer and not (
-        prompt.startswith("<tool_response>") and prompt.endswith("</tool_response>")
+def slow_columns(prompts: Sequence[str], answers: Sequence[str]) -> list[int]:
+    """Rows of (system?, user, assistant) string columns that the template renders differently:
+    reasoning in the answer, or a user turn that is a bare tool response."""
+    slow = {k for k, answer in enumerate(answers) if "</think>" in answer}
+    slow.update(
+        k
+        for k, prompt in enumerate(prompts)
+        if prompt.startswith("<tool_response>") and prompt.endswith("</tool_response>")
     )
+    return sorted(slow)
 
 
 def remap(rows: list[int], render: Any, conversations: Sequence[Conversation]) -> Any:
@@ -260,7 +265,7 @@ class Qwen3ThinkingOffRenderer(FastCounting, ChatTemplateRenderer):
     ) -> TokenCounts:
         if not self.fast:
             return super().token_counts_columns(system, prompts, answers)
-        slow = [k for k, (p, a) in enumerate(zip(prompts, answers, strict=True)) if not columns_fast(p, a)]
+        slow = slow_columns(prompts, answers)
         if not slow:
             return self.count_rows(system, prompts, answers)
         counts = super().token_counts_columns(system, [prompts[k] for k in slow], [answers[k] for k in slow])
