@@ -87,3 +87,27 @@ def test_a_dead_worker_turns_the_pool_off_and_counts_stay_right() -> None:
     assert broken.count(["one two", "three", "four five six"]) is None
     assert broken.state == "failed" and not broken.ready()
     broken.close()
+
+
+def test_two_chunks_in_flight_report_the_first_bad_row_in_split_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """count_split counts two chunks at once for the Qwen3 renderer; results stay in row order."""
+    from dq.api.render import RenderMismatch
+    from dq.tokens import count
+
+    monkeypatch.setattr(count, "CHUNK_ROWS", 3)
+    renderer = Qwen3ThinkingOffRenderer()
+    prompts = [f"What is {i} + {i}?" for i in range(20)]
+    answers = [f"It is \\boxed{{{2 * i}}}." for i in range(20)]
+    counted = count.count_split(renderer, "Be brief.", prompts, answers)
+    one_by_one = [
+        renderer.token_counts_columns("Be brief.", [p], [a]).full_lens[0]
+        for p, a in zip(prompts, answers, strict=True)
+    ]
+    assert list(counted.full_with_system) == one_by_one
+    for bad in (7, 15):  # reasoning in the answer: the template's think block is not the prompt's
+        answers[bad] = "<think>\nadd\n</think>\n\n\\boxed{0}"
+    with pytest.raises(RenderMismatch) as exc:
+        count.count_split(renderer, "Be brief.", prompts, answers)
+    assert exc.value.row == 7

@@ -83,6 +83,9 @@ class Renderer(Documented):
     default_tokenizer: ClassVar[str | None] = None
     #: The model validating this renderer's options.
     Options: ClassVar[type[Any]] = RendererOptions
+    #: True when ``token_counts_columns`` may run in two threads at once (the token report then
+    #: prepares one chunk while another is being counted); the default is one call at a time.
+    concurrent_counts: ClassVar[bool] = False
 
     def __init__(self, tokenizer: str | None = None, **options: Any) -> None:
         name = tokenizer or self.default_tokenizer

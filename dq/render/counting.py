@@ -12,6 +12,7 @@ with the prompt's closing ``"\\n\\n"``; those rows are encoded and checked as ``
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -70,10 +71,18 @@ class FastCounting:
             out[i] = len(enc.ids)
         return out
 
+    def kept(self) -> Any:
+        """Per-thread memory of the last batches (the token report counts two chunks at once, one
+        per thread; every reuse is checked by equality, so a miss only costs time)."""
+        local: threading.local = self.__dict__.setdefault("_counting_local", threading.local())
+        if not hasattr(local, "counts"):
+            local.counts, local.columns = {}, None
+        return local
+
     def count_distinct(self, role: str, texts: list[str]) -> list[int]:
         """:meth:`count` of each distinct text once; the last batch per role is kept, since token
         reports count every chunk twice (with and without the system prompt)."""
-        kept: dict[str, tuple[list[str], list[int]]] = self.__dict__.setdefault("_last_counts", {})
+        kept: dict[str, tuple[list[str], list[int]]] = self.kept().counts
         last = kept.get(role)
         if last is not None and last[0] == texts:
             return last[1]
@@ -103,7 +112,7 @@ class FastCounting:
         """Counts of each row's user and answer texts, and the rows whose answer breaks the prompt
         prefix (row, token offset). The last columns are kept: a token report counts every chunk
         twice, with and without the system prompt, and only the head differs."""
-        last = self.__dict__.get("_last_columns")
+        last = self.kept().columns
         if last is not None and last[0] == prompts and last[1] == answers:
             return last[2]
         solutions = [answer.lstrip("\n") for answer in answers]
@@ -115,7 +124,7 @@ class FastCounting:
             if solution[:1].isspace() and BREAKS_PREFIX.match(solution)  # rare: only these need ids
             if (where := self.answer_prefix_break(solution)) is not None
         ]
-        self.__dict__["_last_columns"] = (list(prompts), list(answers), (users, tails, breaks))
+        self.kept().columns = (list(prompts), list(answers), (users, tails, breaks))
         return users, tails, breaks
 
     def answer_prefix_break(self, solution: str) -> int | None:

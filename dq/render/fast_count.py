@@ -15,6 +15,7 @@ or died) turns it off and the texts are counted in process, with the same result
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from typing import Any
 
@@ -69,6 +70,7 @@ class CountPool:
 
     def __init__(self, workers: int) -> None:
         self.workers = [CountWorker() for _ in range(workers)]
+        self.lock = threading.Lock()  # one batch at a time on the pipes (callers may be threads)
         self.state = "loading"
         self.counted = 0  # texts counted by the children (tests check the pool really ran)
 
@@ -93,8 +95,11 @@ class CountPool:
         """Counts of texts without added-token markup; None when the pool failed (count elsewhere)."""
         size = max(1, -(-len(texts) // len(self.workers)))
         parts = [texts[i : i + size] for i in range(0, len(texts), size)]
-        busy = [w for w, part in zip(self.workers, parts, strict=False) if w.send(part)]
-        replies = [w.receive() for w in busy]
+        with self.lock:
+            if self.state == "failed":
+                return None
+            busy = [w for w, part in zip(self.workers, parts, strict=False) if w.send(part)]
+            replies = [w.receive() for w in busy]
         counts = [n for reply in replies if isinstance(reply, list) for n in reply]
         if len(busy) < len(parts) or len(counts) != len(texts):
             self.state = "failed"

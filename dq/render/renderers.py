@@ -118,6 +118,7 @@ class Qwen3ThinkingOffRenderer(FastCounting, ChatTemplateRenderer):
 
     name: ClassVar[str] = "dq.qwen3_thinking_off"
     default_tokenizer: ClassVar[str | None] = "Qwen/Qwen3-8B"
+    concurrent_counts: ClassVar[bool] = True  # per-thread caches; the count pool is locked
 
     def __init__(self, tokenizer: str | None = None, **options: Any) -> None:
         super().__init__(tokenizer, **options)
@@ -268,7 +269,10 @@ class Qwen3ThinkingOffRenderer(FastCounting, ChatTemplateRenderer):
         slow = slow_columns(prompts, answers)
         if not slow:
             return self.count_rows(system, prompts, answers)
-        counts = super().token_counts_columns(system, [prompts[k] for k in slow], [answers[k] for k in slow])
+        template = super().token_counts_columns
+        counts = remap_counts(
+            slow, partial(template, system, [prompts[k] for k in slow], [answers[k] for k in slow])
+        )
         chosen = set(slow)
         fast = [k for k in range(len(prompts)) if k not in chosen]
         quick = remap_counts(

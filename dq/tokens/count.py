@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from dq.tokens.stats import SplitTokens
@@ -38,18 +40,41 @@ def count_split(
     full_without: list[int] = []
     prompt_with: list[int] = []
     prompt_without: list[int] = []
-    for start in range(0, len(prompts), CHUNK_ROWS):
+
+    def both(start: int) -> tuple[int, Any, Any]:
         chunk_prompts = rows_of(prompts, start, start + CHUNK_ROWS)
         chunk_answers = rows_of(answers, start, start + CHUNK_ROWS)
         with_sys = _counts(renderer, system, chunk_prompts, chunk_answers, start)
-        no_sys = _counts(renderer, None, chunk_prompts, chunk_answers, start)
-        full_with += with_sys.full_lens
-        prompt_with += with_sys.prompt_lens
-        full_without += no_sys.full_lens
-        prompt_without += no_sys.prompt_lens
-        if on_chunk is not None:
-            on_chunk(len(chunk_prompts))
+        return len(chunk_prompts), with_sys, _counts(renderer, None, chunk_prompts, chunk_answers, start)
+
+    # Two chunks in flight when the renderer allows it: one thread prepares its texts while the
+    # other waits on the renderer's count workers (the wait releases the GIL). Results are taken in
+    # order, so the first failing row in split order is the one reported; memory stays at two chunks.
+    in_flight = 2 if getattr(renderer, "concurrent_counts", False) else 1
+    if in_flight > 1:  # load the tokenizer here: transformers' lazy imports are not thread-safe
+        _counts(renderer, system, [], [], 0)
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="dq-tokens") as pool:
+        pending: deque[Future[tuple[int, Any, Any]]] = deque()
+        for start in range(0, len(prompts), CHUNK_ROWS):
+            pending.append(pool.submit(both, start))
+            if len(pending) < in_flight:
+                continue
+            _take(pending.popleft().result(), full_with, prompt_with, full_without, prompt_without, on_chunk)
+        while pending:
+            _take(pending.popleft().result(), full_with, prompt_with, full_without, prompt_without, on_chunk)
     return SplitTokens(full_with, full_without, prompt_with, prompt_without)
+
+
+def _take(done: tuple[int, Any, Any], *lists_and_progress: Any) -> None:
+    """Append one chunk's counts (with, then without the system prompt) and report progress."""
+    rows, with_sys, no_sys = done
+    full_with, prompt_with, full_without, prompt_without, on_chunk = lists_and_progress
+    full_with += with_sys.full_lens
+    prompt_with += with_sys.prompt_lens
+    full_without += no_sys.full_lens
+    prompt_without += no_sys.prompt_lens
+    if on_chunk is not None:
+        on_chunk(rows)
 
 
 def _counts(renderer: Any, system: str | None, prompts: list[str], answers: list[str], offset: int) -> Any:
