@@ -32,6 +32,17 @@ def remap_counts(rows: list[int], compute: Callable[[], TokenCounts]) -> TokenCo
     return counts
 
 
+def fill(out: list[Any], rest: list[int], chosen: list[int], values: list[Any] | None) -> list[int]:
+    """Put ``values`` at positions ``chosen`` of ``out``; the positions of ``rest`` still to do
+    (all of them when ``values`` is None: that path did not answer)."""
+    if values is None:
+        return rest
+    for i, value in zip(chosen, values, strict=True):
+        out[i] = value
+    done = set(chosen)
+    return [i for i in rest if i not in done]
+
+
 class FastCounting:
     """Counting for :class:`~dq.render.renderers.Qwen3ThinkingOffRenderer` (a mixin: it uses the
     renderer's ``encode``, ``pieces``, ``head_ids`` and ``tokenizer_name``)."""
@@ -61,12 +72,7 @@ class FastCounting:
         pool = fast_count.pool() if started else None
         if pool is not None and pool.ready():
             plain = [i for i in rest if not ("<" in texts[i] and markup().search(texts[i]))]
-            counts = pool.count([texts[i] for i in plain])
-            if counts is not None:
-                for i, n in zip(plain, counts, strict=True):
-                    out[i] = n
-                chosen = set(plain)
-                rest = [i for i in rest if i not in chosen]
+            rest = fill(out, rest, plain, pool.count([texts[i] for i in plain]))
         for i, enc in zip(rest, self.encode([texts[i] for i in rest]), strict=True):
             out[i] = len(enc.ids)
         return out

@@ -24,7 +24,7 @@ from dq.api.render import (
     check_prefix,
     first_difference,
 )
-from dq.render.counting import FastCounting, remap_counts
+from dq.render.counting import FastCounting, fill, remap_counts
 from dq.render.qwen3_tokenizer import QWEN3_HUB_IDS, chat_template, load_tokenizer
 
 THINK_OFF_GENERATION = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
@@ -142,12 +142,7 @@ class Qwen3ThinkingOffRenderer(FastCounting, ChatTemplateRenderer):
             from dq.render import tiktoken_encoder as tk
 
             plain = [i for i in rest if not tk.markup().search(texts[i])]
-            encoded = tk.encode_plain([texts[i] for i in plain])
-            if encoded is not None:
-                for i, ids in zip(plain, encoded, strict=True):
-                    out[i] = ids
-                chosen = set(plain)
-                rest = [i for i in rest if i not in chosen]
+            rest = fill(out, rest, plain, tk.encode_plain([texts[i] for i in plain]))
         if rest:
             backend = self.tokenizer.backend_tokenizer
             for i, enc in zip(
