@@ -98,6 +98,66 @@ def test_verification_separates_rewrites_from_siblings() -> None:
     assert check.verify(sibling, item, "3", "#### 3")[0] == "numbers_changed"
 
 
+@pytest.mark.parametrize(
+    ("spelled", "digits"),
+    [
+        ("he went thrice", "he went 3 times"),
+        ("the price doubles", "the price is 2 times higher"),
+        ("twice as many", "double as many"),
+        ("a quarter of the cake", "1/4 of the cake"),
+        ("three quarters of it", "3/4 of it"),
+        ("a third of the class", "1/3 of the class"),
+        ("two thirds of 60", "2/3 of 60"),
+        ("one-fifth of the pie", "\\frac{1}{5} of the pie"),
+        ("half of the 40 apples", "1/2 of the 40 apples"),
+        ("two and a half hours", "2.5 hours"),
+        ("four decades ago", "40 years ago"),
+        ("a dozen eggs and two dozen rolls", "12 eggs and 24 rolls"),
+        ("twenty-five cents", "25 cents"),
+        ("one hundred dollars", "100 dollars"),
+    ],
+)
+def test_quantities_equate_spelled_and_written_values(spelled: str, digits: str) -> None:
+    assert verify.quantities(spelled) == verify.quantities(digits)
+    assert verify.quantity_overlap(verify.quantities(spelled), verify.quantities(digits)) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("he went thrice", "he went twice"),
+        ("a quarter of the cake", "a third of the cake"),
+        ("1/4 of the cake", "1/3 of the cake"),
+        ("two thirds of 60", "3/2 of 60"),
+        ("four decades ago", "four years ago"),
+        ("two dozen eggs", "2 eggs"),
+        ("twenty-five cents", "20 cents"),
+        ("2.5 hours", "25 hours"),
+    ],
+)
+def test_quantities_keep_other_values_apart(a: str, b: str) -> None:
+    assert verify.quantities(a) != verify.quantities(b)
+
+
+def test_quantities_leave_digits_ordinals_and_articles_alone() -> None:
+    # digits as before: grouping commas and trailing zeros are spelling, dates are numbers
+    assert verify.quantities("$80,000 and 1.50") == verify.quantities("80000 and 1.5")
+    assert sorted(verify.quantities("on 12/25/2020").elements()) == ["12", "2020", "25"]
+    assert sorted(verify.quantities("5 quarters and a dime").elements()) == ["5"]  # coins, not 5/4
+    # ordinals and articles are no quantities: "a third friend", "the fourth day", "one robe"
+    assert not verify.quantities("a third friend came on the fourth day with one robe")
+    assert not verify.quantities("for decades")
+
+
+def test_verification_reads_rewritten_quantities_as_the_same() -> None:
+    check = SemanticCheck(SemanticCheck.Options.model_validate({}))
+    item = "tom reads 1/4 of a 120 page book each day and his sister reads 3 times as much. how many?"
+    rewrite = "each day tom gets through a quarter of a book of 120 pages; his sister reads thrice that."
+    sibling = "each day tom gets through a third of a book of 150 pages; his sister reads twice that."
+    assert check.verify(rewrite, item, None, None)[0] == "reworded"
+    assert check.verify(sibling, item, None, None)[0] == "template_sibling"
+
+
 def test_dq_scan_streams_the_semantic_check(tmp_path: Path, fixture_rows: pl.DataFrame) -> None:
     from dq.contamination.scan import scan
     from dq.data.benchmarks import load_benchmarks
@@ -181,3 +241,19 @@ def test_least_squares_refit_recovers_a_table() -> None:
     y = np.asarray(a @ truth)  # type: ignore[operator]
     fitted = fit_table(a, y, np.zeros_like(truth), lam=1e-6)
     assert float(abs(fitted - truth).max()) < 1e-2
+
+
+def test_documented_rule_set_acts_on_semantic_kinds_as_on_lexical_ones() -> None:
+    """rules/semantic.toml: the dq.semantic entries soften, per benchmark, what the lexical entries
+    soften (MATH number-changed siblings warn), GSM8K fails on every kind but template_sibling."""
+    import tomllib
+
+    rules = tomllib.loads((Path(__file__).parents[1] / "rules" / "semantic.toml").read_text())
+    entries = rules["contamination"]
+    semantic = {tuple(e["benchmarks"]): e for e in entries if e["check"] == "dq.semantic"}
+    assert set(semantic) == {("gsm8k",), ("math", "math500")}
+    for names, entry in semantic.items():
+        lexical = [e for e in entries if e.get("benchmarks") == list(names) and e["check"] != "dq.semantic"]
+        assert lexical and entry["action"] == "fail"
+        for other in lexical:
+            assert entry["kind_actions"] == {**other.get("kind_actions", {}), "template_sibling": "warn"}

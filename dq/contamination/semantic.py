@@ -66,8 +66,8 @@ class SemanticCheck(ContaminationCheck):
     With the default model a static token table fitted to it scores every row first (against the
     items' exact vectors) and only rows near an item (or poorly covered by the table) are embedded
     by the full model. Pairs at or
-    above ``threshold`` are verified: the same quantities (numerals and number words, any order;
-    ``quantity_overlap``) or the same answer (when both sides carry one) make a rewrite, labelled
+    above ``threshold`` are verified: the same quantities (numerals, number words, multiplicative
+    words and fractions by value, any order; ``quantity_overlap``) or the same answer (when both sides carry one) make a rewrite, labelled
     ``reworded`` (or its lexical kind when the texts are also lexically near), otherwise the pair is a
     ``template_sibling`` (same story, other numbers). Evidence: cosine, both texts, the quantities
     of each side, answer agreement, character 5-gram Jaccard.
