@@ -92,7 +92,6 @@ import difflib
 import hashlib
 import io
 import json
-import os
 import re
 import subprocess
 import tarfile
@@ -548,21 +547,12 @@ def _pct(part: int, whole: int) -> str:
 
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     """Every check's matches on the chosen held-out sources and clean rows, as counts (JSON-able)."""
-    from near_kinds import _bench, _matches  # the rule-set runner of bench/near_kinds.py
+    from near_kinds import _matches, plan_and_benchmarks  # the rule-set runner of bench/near_kinds.py
 
     from dq.contamination.calibrate import ANY, BASELINE
-    from dq.pipeline.plan import RunOptions, build_plan
-    from dq.plugins import build_registry, make_plugin_manager
 
     start = time.perf_counter()
-    os.environ["DQ_BENCHMARK_DIR"] = str(args.data)
-    pm, infos, _ = make_plugin_manager()
-    plan = build_plan(args.rules, build_registry(pm, infos), RunOptions(input_spec="x"))
-    benchmarks = {
-        "gsm8k": _bench(args.data / "gsm8k/test.jsonl", "question"),
-        "math": _bench(args.data / "math/test.jsonl", "problem"),
-        "math500": _bench(args.data / "math500/test.jsonl", "problem"),
-    }
+    plan, benchmarks = plan_and_benchmarks(args.rules, args.data)
     math_row = {q: i for i, q in enumerate(benchmarks["math"]["question"])}
     m500 = pl.DataFrame(
         {

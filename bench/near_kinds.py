@@ -35,6 +35,19 @@ def _bench(path: Path, field: str) -> pl.DataFrame:
     return pl.read_ndjson(path).select(pl.col(field).alias("question")).with_row_index("benchmark_index")
 
 
+def plan_and_benchmarks(rules: Path, data: Path) -> tuple[object, dict[str, pl.DataFrame]]:
+    """The rule set's plan (benchmarks from ``data``) and the three test sets, as ``dq run`` loads them."""
+    os.environ["DQ_BENCHMARK_DIR"] = str(data)
+    pm, infos, _ = make_plugin_manager()
+    plan = build_plan(rules, build_registry(pm, infos), RunOptions(input_spec="x"))
+    benchmarks = {
+        "gsm8k": _bench(data / "gsm8k/test.jsonl", "question"),
+        "math": _bench(data / "math/test.jsonl", "problem"),
+        "math500": _bench(data / "math500/test.jsonl", "problem"),
+    }
+    return plan, benchmarks
+
+
 def _matches(
     plan: object, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]
 ) -> dict[str, pl.DataFrame]:
@@ -61,14 +74,7 @@ def main() -> None:
     ap.add_argument("--per-kind", type=int, default=10**9)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    os.environ["DQ_BENCHMARK_DIR"] = str(args.data)
-    pm, infos, _ = make_plugin_manager()
-    plan = build_plan(args.rules, build_registry(pm, infos), RunOptions(input_spec="x"))
-    benchmarks = {
-        "gsm8k": _bench(args.data / "gsm8k/test.jsonl", "question"),
-        "math": _bench(args.data / "math/test.jsonl", "problem"),
-        "math500": _bench(args.data / "math500/test.jsonl", "problem"),
-    }
+    plan, benchmarks = plan_and_benchmarks(args.rules, args.data)
     planted = planted_rows({k: benchmarks[k] for k in ("gsm8k", "math")}, args.per_kind, args.seed)
     clean = {name: pl.read_ndjson(args.data / path)[field] for name, (path, field) in CLEAN.items()}
     texts = pl.concat([*clean.values(), planted["problem"]]).alias("problem")
