@@ -111,6 +111,8 @@ def main() -> None:
         ]
         wall, rss, _ = measured(cmd)
         table.append(("dq run, full strict pipeline", wall, rss))
+        wall, rss, _ = measured([*cmd[:-2], f"{tmp}/out2", "--quiet", "--no-checkpoints"])
+        table.append(("  the same, --no-checkpoints", wall, rss))
     wall, rss, out = measured([py, "-c", GATE_ONLY, str(path), str(ROOT / "rules/strict.toml")])
     info = json.loads(out)
     table.append(("  of which: Parquet load (gate child)", info["load_s"], rss))

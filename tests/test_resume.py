@@ -176,6 +176,18 @@ def test_no_resume_runs_every_stage(
     assert not checkpoints(cache)
 
 
+def test_no_checkpoints_writes_none_and_so_cannot_resume(
+    rules: Path, fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    interrupted(monkeypatch, cache, "--rules", rules, "--out", out, "--no-checkpoints")
+    assert not checkpoints(cache)
+    result = dq("run", "--rules", rules, "--out", out, "--no-checkpoints", env=env(cache))
+    assert result.exit_code == 1 and "resume:" not in result.stderr
+    assert same_outputs(out, fresh) == {}
+    assert not checkpoints(cache)
+
+
 @pytest.mark.parametrize("damage", ["flip a frame byte", "truncate values", "no checkpoint.json"])
 def test_a_corrupt_or_partial_checkpoint_runs_that_stage_again(
     damage: str, rules: Path, fresh: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

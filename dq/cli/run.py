@@ -42,6 +42,12 @@ from dq.errors import DqError
     "(they are replaced by this run's).",
 )
 @click.option(
+    "--no-checkpoints",
+    is_flag=True,
+    help="Write no stage checkpoints: nothing to resume from after a kill, and none of their time "
+    "and disk (several copies of the rows on a large run).",
+)
+@click.option(
     "--keep-checkpoints",
     is_flag=True,
     help="Keep this run's stage checkpoints (${DQ_CACHE_DIR:-~/.cache/dq}/runs) when it finishes, "
@@ -59,6 +65,7 @@ def run(
     quiet: bool,
     strict_plugins: bool,
     no_resume: bool,
+    no_checkpoints: bool,
     keep_checkpoints: bool,
     engine: str,
     address: str | None,
@@ -95,7 +102,7 @@ def run(
         out_dir,
         overwrite,
         quiet or not sys.stderr.isatty(),
-        ResumePolicy(resume=not no_resume, keep=keep_checkpoints, say=say),
+        None if no_checkpoints else ResumePolicy(resume=not no_resume, keep=keep_checkpoints, say=say),
     )
     if not quiet:
         from dq.pipeline.summary import summary_rows
