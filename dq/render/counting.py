@@ -82,27 +82,20 @@ class FastCounting:
         return out
 
     def kept(self) -> Any:
-        """Per-thread memory of the last batches (the token report counts two chunks at once, one
-        per thread; every reuse is checked by equality, so a miss only costs time)."""
+        """Per-thread memory of the last columns (the token report counts two chunks at once, one
+        per thread; a reuse is checked by equality, so a miss only costs time)."""
         local: threading.local = self.__dict__.setdefault("_counting_local", threading.local())
-        if not hasattr(local, "counts"):
-            local.counts, local.columns = {}, None
+        if not hasattr(local, "columns"):
+            local.columns = None
         return local
 
-    def count_distinct(self, role: str, texts: list[str]) -> list[int]:
-        """:meth:`count` of each distinct text once; the last batch per role is kept, since token
-        reports count every chunk twice (with and without the system prompt)."""
-        kept: dict[str, tuple[list[str], list[int]]] = self.kept().counts
-        last = kept.get(role)
-        if last is not None and last[0] == texts:
-            return last[1]
+    def count_distinct(self, texts: list[str]) -> list[int]:
+        """:meth:`count` of each distinct text once."""
         first: dict[str, int] = {}
         for text in texts:
             first.setdefault(text, len(first))
         counted = self.count(list(first))
-        out = [counted[first[text]] for text in texts]
-        kept[role] = (texts, out)
-        return out
+        return [counted[first[text]] for text in texts]
 
     def count_prompts(self, prompts: Sequence[str]) -> list[int]:
         """Counts of ``"user\\n" + prompt``, remembered across chunks: problems repeat across a
@@ -137,7 +130,7 @@ class FastCounting:
             return last[2]
         solutions = [answer.lstrip("\n") for answer in answers]
         users = self.count_prompts(prompts)
-        tails = self.count_distinct("answer", ["\n\n" + s for s in solutions])
+        tails = self.count_distinct(["\n\n" + s for s in solutions])
         breaks = [
             (k, where)
             for k, solution in enumerate(solutions)
