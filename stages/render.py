@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dq.api.run import RunState, Stage
-from dq.data.jsonl import write_json, write_lines
+from dq.data.jsonl import write_batches, write_json
 from dq.data.rows import chat_line
 
 
@@ -19,8 +19,8 @@ class RenderStage(Stage):
         line = chat_line(spec.system_prompt)
         splits = {"train": state.require("train"), "val": state.require("val")}
         for split, frame in splits.items():
-            state.outputs[f"rendered/{split}.jsonl"] = write_lines(
-                frame, line, work / f"rendered/{split}.jsonl"
+            state.outputs[f"rendered/{split}.jsonl"] = write_batches(
+                state.full_rows(frame), line, work / f"rendered/{split}.jsonl"
             )
         manifest = {
             "model_name": spec.model_name,

@@ -44,7 +44,8 @@ class TokensStage(Stage):
             progress.update(done)
 
         counted = {
-            side: count_side(renderer, f, spec.system_prompt, side, advance) for side, f in splits.items()
+            side: count_side(renderer, state, f, spec.system_prompt, side, advance)
+            for side, f in splits.items()
         }
         progress.close(total)
         state.token_stats = token_report(spec, renderer, counted)
@@ -60,16 +61,28 @@ class TokensStage(Stage):
         )
 
 
-def count_side(renderer: Any, frame: pl.DataFrame, system_prompt: str, side: str, advance: Any) -> Any:
-    """Count one split; a render mismatch becomes one line naming the split, row and row_id."""
+def count_side(
+    renderer: Any, state: RunState, frame: pl.DataFrame, system_prompt: str, side: str, advance: Any
+) -> Any:
+    """Count one split (a streamed run's a batch at a time); a render mismatch becomes one line
+    naming the split, row and row_id."""
     from dq.errors import DqError
     from dq.tokens.count import count_split
+    from dq.tokens.stats import concat_tokens
 
+    batches = state.full_rows(frame) if state.row_store is not None else [frame]
+    counted, offset = [], 0
     try:
-        return count_split(renderer, system_prompt, frame["problem"], frame["generated_solution"], advance)
+        for batch in batches:
+            counted.append(
+                count_split(renderer, system_prompt, batch["problem"], batch["generated_solution"], advance)
+            )
+            offset += batch.height
     except Exception as exc:
         row = getattr(exc, "row", None)
         if not isinstance(row, int):
             raise
+        row += offset
         row_id = frame["row_id"][row] if row < frame.height else "?"
         raise DqError(f"render: {side} row {row} (row_id {row_id}): {exc}") from exc
+    return concat_tokens(counted)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from dq.api.run import RunState, Stage
-from dq.data.jsonl import Raw, object_line, write_json, write_lines
+from dq.data.jsonl import Raw, object_line, write_batches, write_json, write_lines
 from dq.data.rows import raw_line, rejected_line
 from dq.pipeline.manifest import build_manifest
 from dq.pipeline.reload import ROW_INDEX, write_reports, write_row_index
@@ -27,14 +27,17 @@ class WriteStage(Stage):
         progress, done = state.rows_progress("dq.write raw", total), 0
         for split in ("train", "val"):
             frame = state.require(split)
-            state.outputs[f"raw/{split}.jsonl"] = write_lines(frame, raw_line(), work / f"raw/{split}.jsonl")
+            path = work / f"raw/{split}.jsonl"
+            state.outputs[f"raw/{split}.jsonl"] = write_batches(state.full_rows(frame), raw_line(), path)
             done += frame.height
             progress.update(done, force=True)
         progress.close(total)
         verdicts = state.require("verdicts")
         rules = verdicts.group_by("row_index", maintain_order=True).agg(rules=pl.col("rule").str.join(","))
         rejected = state.require("rejected").join(rules, on="row_index", how="left")
-        state.outputs["rejected.jsonl"] = write_lines(rejected, rejected_line(), work / "rejected.jsonl")
+        state.outputs["rejected.jsonl"] = write_batches(
+            state.full_rows(rejected), rejected_line(), work / "rejected.jsonl"
+        )
         verdict_line = object_line(
             [
                 ("row_index", Raw(pl.col("row_index").cast(pl.String))),

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -184,6 +184,9 @@ class Plan:
     #: The ``[render] renderer`` class; instantiated by the stage that needs token ids (it loads a
     #: tokenizer, which ``dq validate`` must not).
     renderer_class: type[Any] | None = None
+    #: Bytes the run may hold (``--memory``; None: half the machine's memory). An input whose
+    #: in-memory run would need more streams: its texts wait on disk (see ``RunState.full_rows``).
+    memory: int | None = None
 
     @property
     def skip_rules(self) -> tuple[BoundRule, ...]:
@@ -207,6 +210,16 @@ class Plan:
     @property
     def is_demo(self) -> bool:
         return self.input_spec is None
+
+
+class RowSource(Protocol):
+    """Where a bounded-memory run keeps its rows' texts (:class:`dq.pipeline.rowstore.RowStore`)."""
+
+    columns: tuple[str, ...]
+
+    def gather(self, row_index: pl.Series, columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
+        """``columns`` of the rows ``row_index`` names, in that order, a batch at a time."""
+        ...
 
 
 class StageInputMissing(Exception):
@@ -262,6 +275,23 @@ class RunState:
     notes: list[str] = field(default_factory=list)
     #: Stages restored from checkpoints of an unfinished run of the same configuration (name -> key).
     resumed: dict[str, str] = field(default_factory=dict)
+    #: Set when the run streams (its input exceeds the memory budget): the row frames above are
+    #: then *lean*, every column but the long texts, which stay here; see :meth:`full_rows`.
+    row_store: RowSource | None = None
+
+    def full_rows(self, frame: pl.DataFrame, batch_rows: int = 200_000) -> Iterator[pl.DataFrame]:
+        """``frame``'s rows (a row frame of this state, or rows of one) with every column, in
+        ``frame``'s order, ``batch_rows`` at a time. Stages that write or read texts use this."""
+        store = self.row_store
+        missing = [c for c in store.columns if c not in frame.columns] if store is not None else []
+        if store is None or not missing:
+            for start in range(0, frame.height, batch_rows):
+                yield frame.slice(start, batch_rows)
+            return
+        start = 0
+        for texts in store.gather(frame["row_index"], missing, batch_rows):
+            yield frame.slice(start, texts.height).hstack(texts)
+            start += texts.height
 
     def log(self, message: str) -> None:
         if not self.quiet:

@@ -106,3 +106,30 @@ def engine_options(func: Callable[..., Any]) -> Callable[..., Any]:
         help="Run curation, checks and near-duplicate grouping here or on Ray (the dq[ray] extra); "
         "the outputs are the same.",
     )(func)
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """``8G``, ``512M``, ``1.5G``, ``4000000000`` (bytes; K/M/G/T are powers of 1024)."""
+    value = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = value[-1:] if value[-1:] in _UNITS and value[-1:] else ""
+    try:
+        size = float(value[: len(value) - len(unit)]) * _UNITS[unit]
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a size (examples: 8G, 512M, 2000000000)") from None
+    if size < 1:
+        raise click.BadParameter(f"'{text}': a memory budget must be positive")
+    return int(size)
+
+
+def memory_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--memory SIZE``: the run's memory budget; an input that would exceed it streams."""
+    return click.option(
+        "--memory",
+        callback=lambda ctx, param, value: None if value is None else parse_size(value),
+        help="Memory budget (8G, 512M; default half the machine's memory). An input whose "
+        "in-memory run would exceed it streams: rows pass load and curate in batches and their "
+        "texts wait on disk next to --out.",
+    )(func)

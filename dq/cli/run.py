@@ -12,6 +12,7 @@ from dq.cli.options import (
     column_option,
     engine_options,
     input_option,
+    memory_option,
     out_option,
     overwrite_option,
     parse_columns,
@@ -54,6 +55,7 @@ from dq.errors import DqError
     "so that the same command reuses them.",
 )
 @engine_options
+@memory_option
 def run(
     rules_path: Path,
     input_spec: str | None,
@@ -69,6 +71,7 @@ def run(
     keep_checkpoints: bool,
     engine: str,
     address: str | None,
+    memory: int | None,
 ) -> None:
     """Curate a dataset with a rule set: gate, split, contamination gates, render, write.
 
@@ -92,7 +95,7 @@ def run(
     if strict_plugins and rt.errors:
         raise DqError(rt.errors[0])
     options = RunOptions(
-        input_spec, list(benchmarks), parse_columns(columns), contamination_action, engine, address
+        input_spec, list(benchmarks), parse_columns(columns), contamination_action, engine, address, memory
     )
     result, state = run_pipeline(
         rt.pm,

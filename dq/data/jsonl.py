@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,11 +81,16 @@ def write_lines(frame: pl.DataFrame, line: pl.Expr, path: Path, batch_rows: int 
     Each batch's lines are built by Polars and written straight from the Arrow values buffer:
     no Python string per row, no CSV writer in between.
     """
+    return write_batches((frame.slice(s, batch_rows) for s in range(0, frame.height, batch_rows)), line, path)
+
+
+def write_batches(batches: Iterable[pl.DataFrame], line: pl.Expr, path: Path) -> str:
+    """:func:`write_lines` over frames handed out one at a time (a streamed run's rows)."""
     digest = hashlib.sha256()
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        for start in range(0, frame.height, batch_rows):
-            lines = frame.slice(start, batch_rows).select(pl.concat_str([line, pl.lit("\n")]))
+        for batch in batches:
+            lines = batch.select(pl.concat_str([line, pl.lit("\n")]))
             data = values_buffer(lines.to_series().to_arrow())
             fh.write(data)
             digest.update(data)

@@ -99,3 +99,14 @@ def apply_rules(
         rejected=considered.filter(pl.col("reason").is_not_null()).drop("action"),
         verdicts=verdicts.filter(pl.col("row_index").is_in(considered["row_index"].implode())),
     )
+
+
+def with_row_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the study's ``row_id`` to every row: DuckDB's sha256 over the same UTF-8 bytes as
+    :func:`dq.normalize.row_id` (source, problem, answer joined by newlines; first 20 hex)."""
+    import duckdb  # imported when the stage runs, not when stages are listed
+
+    con = duckdb.connect()
+    con.register("rows", frame.select("source", "problem", "expected_answer").to_arrow())
+    sql = "SELECT substr(sha256(source || chr(10) || problem || chr(10) || expected_answer), 1, 20) AS row_id FROM rows"
+    return frame.with_columns(row_id=con.sql(sql).pl().get_column("row_id"))

@@ -15,6 +15,7 @@ from dq.data.outdir import check_target, staged
 from dq.errors import EXIT_GATE_FAILED, EXIT_OK, DqError
 from dq.pipeline.plan import RunOptions, build_plan
 from dq.pipeline.resume import Checkpoints, ResumePolicy
+from dq.pipeline.rowstore import RowStore
 from dq.plugins import Registry
 
 
@@ -71,7 +72,11 @@ def execute(state: RunState, pm: pluggy.PluginManager, checkpoints: Checkpoints 
     try:
         with staged(state.out_dir, state.overwrite, "run", state.plan.files_read) as work:
             state.work_dir = work
-            run_stages(state, pm, checkpoints)
+            try:
+                run_stages(state, pm, checkpoints)
+            finally:
+                if isinstance(state.row_store, RowStore):  # a streamed run's spill, never an output
+                    state.row_store.remove()
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM; an error's one line stays alone
         if checkpoints is not None:
             checkpoints.abandoned()
@@ -101,6 +106,13 @@ def run_stages(state: RunState, pm: pluggy.PluginManager, checkpoints: Checkpoin
             start = time.perf_counter()
             stage.run(state)
             state.timings[stage.name] = round(time.perf_counter() - start, 3)
+            if checkpoints is not None and state.row_store is not None:
+                # A streamed run's rows are on disk, not in the state; checkpointing its lean
+                # frames would cost as much as the rows themselves. Not checkpointed (docs/scale.md).
+                checkpoints.policy.say(
+                    "resume: off: a streamed run (over the memory budget) is not checkpointed"
+                )
+                checkpoints = None
             if checkpoints is not None and before is not None:
                 checkpoints.save(done, state, before)
         state.progress(len(stages), len(stages), "done")

@@ -44,6 +44,8 @@ class RunOptions:
     engine: str = "local"
     #: A Ray cluster address for ``engine="ray"`` (default: a local session on loopback).
     address: str | None = None
+    #: ``--memory``: bytes the run may hold (None: half the machine's memory).
+    memory: int | None = None
 
 
 def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions | None = None) -> Plan:
@@ -87,6 +89,7 @@ def build_plan(rules_path: str | Path, registry: Registry, options: RunOptions |
         columns=columns,
         strict_columns=frozenset(options.columns),
         renderer_class=renderer_class,
+        memory=options.memory,
     )
 
 

@@ -64,7 +64,9 @@ def write_row_index(state: RunState, path: Path) -> str:
     dropped = rows.filter(pl.col("dropped"))
     if dropped.height:
         full = object_line([*short, ("dropped", Raw(pl.lit("true"))), *((f, pl.col(f)) for f in RAW_FIELDS)])
-        content = dropped.join(accepted.select("row_index", *RAW_FIELDS), on="row_index", how="left")
+        lean = [f for f in RAW_FIELDS if f in accepted.columns]  # a streamed run's texts are on disk
+        content = dropped.join(accepted.select("row_index", *lean), on="row_index", how="left")
+        content = pl.concat(list(state.full_rows(content)))
         lines = lines.update(content.select("_pos", line=full), on="_pos")
     return write_lines(lines, pl.col("line"), path)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -36,10 +37,8 @@ def count_split(
     :class:`~dq.api.render.RenderMismatch` naming the row when a prompt render is not a prefix of
     the full render; the chunk offset is added so the row number is the split's.
     """
-    full_with: list[int] = []
-    full_without: list[int] = []
-    prompt_with: list[int] = []
-    prompt_without: list[int] = []
+    # Machine integers, not Python ints: 14M rows x 4 counts fit in 450 MB instead of ~2 GB.
+    full_with, full_without, prompt_with, prompt_without = (array("q") for _ in range(4))
 
     def both(start: int) -> tuple[int, Any, Any]:
         chunk_prompts = rows_of(prompts, start, start + CHUNK_ROWS)
@@ -69,10 +68,10 @@ def _take(done: tuple[int, Any, Any], *lists_and_progress: Any) -> None:
     """Append one chunk's counts (with, then without the system prompt) and report progress."""
     rows, with_sys, no_sys = done
     full_with, prompt_with, full_without, prompt_without, on_chunk = lists_and_progress
-    full_with += with_sys.full_lens
-    prompt_with += with_sys.prompt_lens
-    full_without += no_sys.full_lens
-    prompt_without += no_sys.prompt_lens
+    full_with.extend(with_sys.full_lens)
+    prompt_with.extend(with_sys.prompt_lens)
+    full_without.extend(no_sys.full_lens)
+    prompt_without.extend(no_sys.prompt_lens)
     if on_chunk is not None:
         on_chunk(rows)
 

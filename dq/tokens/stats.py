@@ -7,12 +7,14 @@ and without the system prompt. The study's keys are reproduced exactly, includin
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+#: Per-row counts: a sequence of ints or an int64 array.
+Counts = Sequence[int] | npt.NDArray[np.int64]
 PERCENTILES = (50, 90, 95, 99)
 HISTOGRAM_BINS = 32
 
@@ -21,16 +23,33 @@ HISTOGRAM_BINS = 32
 class SplitTokens:
     """Per-row token counts of one split (all four sequences have one entry per row)."""
 
-    full_with_system: Sequence[int]
-    full_without_system: Sequence[int]
-    prompt_with_system: Sequence[int]
-    prompt_without_system: Sequence[int]
+    full_with_system: Counts
+    full_without_system: Counts
+    prompt_with_system: Counts
+    prompt_without_system: Counts
 
 
-def _sums_and_means(kind: str, with_sys: Sequence[int], without: Sequence[int]) -> dict[str, object]:
-    rows = len(with_sys)
-    total_with, total_without = int(sum(with_sys)), int(sum(without))
-    deltas = [a - b for a, b in zip(with_sys, without, strict=True)]
+def concat_tokens(parts: Sequence[SplitTokens]) -> SplitTokens:
+    """One split's counts from the counts of its batches, in order."""
+    fields = ("full_with_system", "full_without_system", "prompt_with_system", "prompt_without_system")
+    joined = [np.concatenate([np.asarray(getattr(p, f), dtype=np.int64) for p in parts]) if parts
+              else np.zeros(0, dtype=np.int64) for f in fields]  # fmt: skip
+    return SplitTokens(*joined)
+
+
+def _median(values: np.ndarray) -> int | float:
+    """``statistics.median`` of integers: the middle one, or the mean of the middle two (a float)."""
+    ordered = np.sort(values)
+    half = len(ordered) // 2
+    if len(ordered) % 2:
+        return int(ordered[half])
+    return (int(ordered[half - 1]) + int(ordered[half])) / 2
+
+
+def _sums_and_means(kind: str, with_sys: Counts, without: Counts) -> dict[str, object]:
+    with_arr, without_arr = np.asarray(with_sys, dtype=np.int64), np.asarray(without, dtype=np.int64)
+    rows = len(with_arr)
+    total_with, total_without = int(with_arr.sum()), int(without_arr.sum())
     return {
         f"{kind}_tokens_with_system": total_with,
         f"{kind}_tokens_without_system": total_without,
@@ -38,18 +57,22 @@ def _sums_and_means(kind: str, with_sys: Sequence[int], without: Sequence[int]) 
         f"{kind}_mean_with_system": round(total_with / rows, 2),
         f"{kind}_mean_without_system": round(total_without / rows, 2),
         f"{kind}_mean_delta": round((total_with - total_without) / rows, 2),
-        f"{kind}_median_delta": statistics.median(deltas),
+        f"{kind}_median_delta": _median(with_arr - without_arr),
     }
 
 
 def _delta_range(tokens: SplitTokens) -> dict[str, int]:
-    full = [a - b for a, b in zip(tokens.full_with_system, tokens.full_without_system, strict=True)]
-    prompt = [a - b for a, b in zip(tokens.prompt_with_system, tokens.prompt_without_system, strict=True)]
+    full = np.asarray(tokens.full_with_system, dtype=np.int64) - np.asarray(
+        tokens.full_without_system, dtype=np.int64
+    )
+    prompt = np.asarray(tokens.prompt_with_system, dtype=np.int64) - np.asarray(
+        tokens.prompt_without_system, dtype=np.int64
+    )
     return {
-        "full_min": min(full),
-        "full_max": max(full),
-        "prompt_min": min(prompt),
-        "prompt_max": max(prompt),
+        "full_min": int(full.min()),
+        "full_max": int(full.max()),
+        "prompt_min": int(prompt.min()),
+        "prompt_max": int(prompt.max()),
     }
 
 
@@ -62,12 +85,12 @@ def study_keys(tokens: SplitTokens) -> dict[str, object]:
     return out
 
 
-def distribution(lengths: Sequence[int], max_length: int | None) -> dict[str, object]:
+def distribution(lengths: Counts, max_length: int | None) -> dict[str, object]:
     """Percentiles, max, a fixed-bin histogram and the rows over ``max_length`` of the full render."""
     values = np.asarray(lengths, dtype=np.int64)
     # "lower" keeps every percentile a real row length (an int), whatever the row count.
     pct = {f"p{p}": int(np.percentile(values, p, method="lower")) for p in PERCENTILES}
-    counts, edges = np.histogram(values, bins=min(HISTOGRAM_BINS, max(1, len(set(lengths)))))
+    counts, edges = np.histogram(values, bins=min(HISTOGRAM_BINS, max(1, int(np.unique(values).size))))
     return {
         **pct,
         "min": int(values.min()),
@@ -85,12 +108,13 @@ def split_report(tokens: SplitTokens, max_length: int | None) -> dict[str, objec
     prompt prefix (the answer, ``<|im_end|>`` and the newline). ``datum_tokens`` is what one epoch
     sends to training: the full render less the one-token shift per row (§6.9).
     """
-    if not tokens.full_with_system:
+    if not len(tokens.full_with_system):
         return {"rows": 0}
-    full, prompt = tokens.full_with_system, tokens.prompt_with_system
+    full = np.asarray(tokens.full_with_system, dtype=np.int64)
+    prompt = np.asarray(tokens.prompt_with_system, dtype=np.int64)
     report = study_keys(tokens)
     report.update(distribution(full, max_length))
-    report["prompt_tokens"] = int(sum(prompt))
-    report["loss_tokens"] = int(sum(full)) - int(sum(prompt))
-    report["datum_tokens"] = int(sum(full)) - len(full)
+    report["prompt_tokens"] = int(prompt.sum())
+    report["loss_tokens"] = int(full.sum()) - int(prompt.sum())
+    report["datum_tokens"] = int(full.sum()) - len(full)
     return report

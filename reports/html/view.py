@@ -143,6 +143,7 @@ def examples(state: RunState, per_rule: int = EXAMPLES_PER_RULE) -> dict[str, li
     if rejected is None or not rejected.height:
         return {}
     firsts = rejected.sort("row_index").group_by("reason", maintain_order=True).head(per_rule)
+    firsts = pl.concat(list(state.full_rows(firsts)))  # with their solutions, in a streamed run too
     details: dict[tuple[int, str], str] = {}
     if verdicts is not None and verdicts.height:
         wanted = verdicts.join(firsts.select("row_index"), on="row_index", how="semi")

@@ -1,0 +1,161 @@
+"""Bounded memory for ``dq run``: rows stream through load and curate; texts wait on disk.
+
+When an input would not fit the memory budget (``--memory``, default half the machine's memory),
+the load stage streams it in batches into a :class:`~dq.pipeline.rowstore.RowStore` (the skip
+rules applied on the way) and the curate stage runs the rules batch by batch (rules are row-local:
+the Ray engine partitions them the same way). What stays in memory is *lean*: every column but
+the solution text, the ``problem`` column's strings held once per distinct problem (Arrow string
+views share them), ``canonical`` computed once per distinct problem. The global steps (split,
+gates, leakage) run on the lean frames, as the contract's types; the stages that write texts
+(render, tokens, write) read them back from the store with :meth:`RunState.full_rows`, in the
+lean frame's order. The outputs are byte-identical to the in-memory path (tested).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import polars as pl
+
+from dq.api.run import BoundRule, RunState
+from dq.data import reader
+from dq.data.fields import ROW_COLUMNS, resolve_columns
+from dq.pipeline.curation import CurateResult, apply_skips, with_row_ids
+from dq.pipeline.rowstore import PART_ROWS, RowStore
+from dq.text.vector import canonical_problem
+
+Curate = Callable[[pl.DataFrame, Sequence[BoundRule], Sequence[BoundRule]], CurateResult]
+
+#: The run's spill folder, inside its temp output folder (removed before the outputs land).
+SPILL_FOLDER = ".dq-spill"
+#: The columns lean frames leave in the store (the long texts nothing global reads).
+TEXT_COLUMNS = ("generated_solution",)
+#: In-memory runs peak at about this many times the input's text (measured: 2.8 GiB at 1M
+#: OpenMath-shaped rows holding 640 MB of text), so a run streams when this times its text
+#: exceeds the budget.
+IN_MEMORY_FACTOR = 4.5
+
+
+def default_budget() -> int:
+    """Half the machine's physical memory."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+
+
+def text_bytes(path: Path, columns: dict[str, str]) -> int:
+    """The input's text size: Parquet's uncompressed column sizes, else the file's size."""
+    if path.suffix.lower() != ".parquet":
+        return path.stat().st_size
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(path).metadata
+    wanted = set(columns.values())
+    return sum(
+        meta.row_group(g).column(c).total_uncompressed_size
+        for g in range(meta.num_row_groups)
+        for c in range(meta.num_columns)
+        if meta.row_group(g).column(c).path_in_schema in wanted
+    )
+
+
+def should_stream(state: RunState) -> bool:
+    """Stream when the input is a file whose in-memory run would exceed the memory budget."""
+    spec = state.plan.input_spec
+    if spec is None or spec.startswith("hf:"):
+        return False
+    path = reader.input_file(spec)
+    budget = state.plan.memory or default_budget()
+    columns = resolve_columns(reader.file_columns(path), state.plan.columns, str(path), ROW_COLUMNS,
+                              state.plan.strict_columns)  # fmt: skip
+    return text_bytes(path, columns) * IN_MEMORY_FACTOR > budget
+
+
+def load_streamed(state: RunState, store_folder: Path) -> None:
+    """Stream the input into a row store (skip rules applied); ``rows`` keeps only ``row_index``."""
+    plan = state.plan
+    path = reader.input_file(plan.input_spec or "")
+    columns = resolve_columns(
+        reader.file_columns(path), plan.columns, str(path), ROW_COLUMNS, plan.strict_columns
+    )
+    store = RowStore(store_folder)
+    offset = 0
+    for batch in reader.iter_file_batches(path, columns, PART_ROWS):
+        rows = batch.with_row_index("row_index", offset=offset)
+        offset += batch.height
+        store.append(apply_skips(rows, plan.skip_rules) if plan.skip_rules else rows)
+    if offset == 0:
+        store.remove()
+        from dq.errors import DqError
+
+        raise DqError(f"{path}: empty input (no rows)")
+    state.row_store = store
+    state.rows = pl.DataFrame({"row_index": pl.int_range(offset, dtype=pl.UInt32, eager=True)})
+    state.input_info = {
+        "path": plan.input_spec,
+        "rows": offset,
+        "columns": plan.columns,
+        "sha256": reader.file_sha256(path),
+        "bytes": path.stat().st_size,
+    }
+
+
+class ProblemTable:
+    """Each distinct problem once; rows refer to it by id, so lean frames share its strings."""
+
+    def __init__(self) -> None:
+        self.problems = pl.DataFrame(schema={"problem": pl.String, "_pid": pl.UInt32})
+
+    def ids(self, problems: pl.Series) -> pl.Series:
+        """The id of each problem, adding the new ones (first-seen order)."""
+        found = problems.to_frame("problem").join(
+            self.problems, on="problem", how="left", maintain_order="left"
+        )
+        new = found.filter(pl.col("_pid").is_null()).select("problem").unique(maintain_order=True)
+        if new.height:
+            start = self.problems.height
+            self.problems = pl.concat(
+                [
+                    self.problems,
+                    new.with_columns(_pid=pl.int_range(start, start + new.height, dtype=pl.UInt32)),
+                ]
+            )
+            found = problems.to_frame("problem").join(
+                self.problems, on="problem", how="left", maintain_order="left"
+            )
+        return found["_pid"]
+
+
+def curate_streamed(state: RunState, curate: Curate) -> CurateResult:
+    """The rules over the store a batch at a time: lean frames, with row ids, in input order.
+
+    ``curate`` is :func:`~dq.pipeline.curation.apply_rules` or an engine's partitioned twin.
+    Accepted rows get ``canonical`` here, computed once per distinct problem.
+    """
+    store, plan = state.require("row_store"), state.plan
+    table = ProblemTable()
+    parts: dict[str, list[pl.DataFrame]] = {"considered": [], "accepted": [], "rejected": []}
+    verdicts = []
+    for batch in store.batches():
+        result = curate(batch, plan.rules, plan.skip_rules)
+        for name, frame in (("considered", result.considered), ("accepted", result.accepted),
+                            ("rejected", result.rejected)):  # fmt: skip
+            if name != "considered":
+                frame = with_row_ids(frame)
+            lean = frame.drop(*[c for c in TEXT_COLUMNS if c in frame.columns])
+            parts[name].append(lean.with_columns(problem=table.ids(lean["problem"])))
+        verdicts.append(result.verdicts)
+    problems = table.problems["problem"]
+    canonical = canonical_problem(problems)
+    frames = {name: _with_problems(pl.concat(found), problems) for name, found in parts.items()}
+    accepted = frames["accepted"].with_columns(canonical=canonical.gather(parts_ids(parts["accepted"])))
+    return CurateResult(frames["considered"], accepted, frames["rejected"], pl.concat(verdicts))
+
+
+def parts_ids(parts: list[pl.DataFrame]) -> pl.Series:
+    return pl.concat([p["problem"] for p in parts])
+
+
+def _with_problems(frame: pl.DataFrame, problems: pl.Series) -> pl.DataFrame:
+    """Problem ids back to problem strings (views onto the distinct table's buffers)."""
+    return frame.with_columns(problem=problems.gather(frame["problem"]))
