@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -111,3 +113,45 @@ def test_two_chunks_in_flight_report_the_first_bad_row_in_split_order(
     with pytest.raises(RenderMismatch) as exc:
         count.count_split(renderer, "Be brief.", prompts, answers)
     assert exc.value.row == 7
+
+
+class _ReadyOnce:
+    """A child's pipe holding one "ready": ``poll`` holds a caller until a second one arrives (or
+    2 s pass), so two threads polling at once both see the message, as they could in a run."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.both = threading.Barrier(2, timeout=2)
+        self.messages = ["ready"]
+
+    def poll(self, timeout: float = 0.0) -> bool:
+        import threading
+
+        waiting = bool(self.messages)  # seen before either caller reads it
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.both.wait()
+        return waiting
+
+    def recv(self) -> str:
+        if self.messages:
+            return self.messages.pop()
+        time.sleep(3)  # a real pipe would wait forever here
+        raise EOFError
+
+
+def test_threads_polling_a_loading_pool_read_its_ready_once() -> None:
+    """Two counting threads ask a loading pool whether it is ready: only one may read a child's
+    "ready" (both used to, and the second then waited on the pipe forever)."""
+    import threading
+
+    worker = fast_count.CountWorker.__new__(fast_count.CountWorker)
+    worker._conn, worker.state = _ReadyOnce(), "loading"
+    pool = fast_count.CountPool.__new__(fast_count.CountPool)
+    pool.workers, pool.lock, pool.state, pool.counted = [worker], threading.Lock(), "loading", 0
+    threads = [threading.Thread(target=pool.ready) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert pool.state == "ready" and pool.ready()

@@ -212,6 +212,11 @@ class Plan:
         return self.input_spec is None
 
 
+#: Rows per batch handed out by :meth:`RunState.full_rows` (the same for every caller, so a
+#: streamed run sorts each order once).
+FULL_ROWS_BATCH = 200_000
+
+
 class RowSource(Protocol):
     """Where a bounded-memory run keeps its rows' texts (:class:`dq.pipeline.rowstore.RowStore`)."""
 
@@ -279,9 +284,11 @@ class RunState:
     #: then *lean*, every column but the long texts, which stay here; see :meth:`full_rows`.
     row_store: RowSource | None = None
 
-    def full_rows(self, frame: pl.DataFrame, batch_rows: int = 200_000) -> Iterator[pl.DataFrame]:
+    def full_rows(self, frame: pl.DataFrame, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
         """``frame``'s rows (a row frame of this state, or rows of one) with every column, in
-        ``frame``'s order, ``batch_rows`` at a time. Stages that write or read texts use this."""
+        ``frame``'s order, ``batch_rows`` (default :data:`FULL_ROWS_BATCH`) at a time. Stages that
+        write or read texts use this: in a streamed run the lean frames lack the long texts."""
+        batch_rows = batch_rows or FULL_ROWS_BATCH
         store = self.row_store
         missing = [c for c in store.columns if c not in frame.columns] if store is not None else []
         if store is None or not missing:

@@ -79,10 +79,14 @@ class CountPool:
         return self._settle({w.poll(timeout) for w in self.workers})
 
     def ready(self) -> bool:
-        """Every child has loaded (never blocks)."""
-        return self.state == "ready" or (
-            self.state == "loading" and self._settle({w.poll() for w in self.workers})
-        )
+        """Every child has loaded (never blocks). Callers may be threads: only one at a time reads
+        the children's "ready" (two could both see it waiting, and one would then wait forever)."""
+        if self.state != "loading" or not self.lock.acquire(blocking=False):
+            return self.state == "ready"
+        try:
+            return self._settle({w.poll() for w in self.workers})
+        finally:
+            self.lock.release()
 
     def _settle(self, states: set[str]) -> bool:
         if "failed" in states:
@@ -147,6 +151,7 @@ def counter() -> Any:
 
 
 _pools: list[CountPool] = []
+_starting = threading.Lock()
 
 
 def pool() -> CountPool | None:
@@ -155,10 +160,11 @@ def pool() -> CountPool | None:
 
     if encoding() is None:
         return None
-    if not _pools:
-        import atexit
-        import os
+    with _starting:  # two threads counting at once must not each start a pool
+        if not _pools:
+            import atexit
+            import os
 
-        _pools.append(CountPool(max(1, min(MAX_WORKERS, os.cpu_count() or 1))))
-        atexit.register(_pools[0].close)
+            _pools.append(CountPool(max(1, min(MAX_WORKERS, os.cpu_count() or 1))))
+            atexit.register(_pools[0].close)
     return None if _pools[0].state == "failed" else _pools[0]
