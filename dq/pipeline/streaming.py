@@ -5,7 +5,8 @@ the load stage streams it in batches into a :class:`~dq.pipeline.rowstore.RowSto
 rules applied on the way) and the curate stage runs the rules batch by batch (rules are row-local:
 the Ray engine partitions them the same way). What stays in memory is *lean*: every column but
 the solution text, the ``problem`` column's strings held once per distinct problem (Arrow string
-views share them), ``canonical`` computed once per distinct problem. The global steps (split,
+views share them), ``canonical`` computed once per distinct problem; ``considered`` keeps only
+``row_index`` and ``source`` (it is counted, never read) and ``rows`` only ``row_index``. The global steps (split,
 gates, leakage) run on the lean frames, as the contract's types; the stages that write texts
 (render, tokens, write) read them back from the store with :meth:`RunState.full_rows`, in the
 lean frame's order. The outputs are byte-identical to the in-memory path (tested).
@@ -138,16 +139,20 @@ def curate_streamed(state: RunState, curate: Curate) -> CurateResult:
     verdicts = []
     for batch in store.batches():
         result = curate(batch, plan.rules, plan.skip_rules)
-        for name, frame in (("considered", result.considered), ("accepted", result.accepted),
-                            ("rejected", result.rejected)):  # fmt: skip
-            if name != "considered":
-                frame = with_row_ids(frame)
-            lean = frame.drop(*[c for c in TEXT_COLUMNS if c in frame.columns])
+        # Considered rows are only counted (per source): they keep row_index and source.
+        parts["considered"].append(result.considered.select("row_index", "source"))
+        for name, frame in (("accepted", result.accepted), ("rejected", result.rejected)):
+            lean = with_row_ids(frame).drop(*[c for c in TEXT_COLUMNS if c in frame.columns])
             parts[name].append(lean.with_columns(problem=table.ids(lean["problem"])))
         verdicts.append(result.verdicts)
     problems = table.problems["problem"]
     canonical = canonical_problem(problems)
-    frames = {name: _with_problems(pl.concat(found), problems) for name, found in parts.items()}
+    frames = {
+        name: _with_problems(pl.concat(found), problems)
+        for name, found in parts.items()
+        if name != "considered"
+    }
+    frames["considered"] = pl.concat(parts["considered"])
     accepted = frames["accepted"].with_columns(canonical=canonical.gather(parts_ids(parts["accepted"])))
     return CurateResult(frames["considered"], accepted, frames["rejected"], pl.concat(verdicts))
 
