@@ -99,8 +99,11 @@ def _parquet_batches(path: Path, columns: dict[str, str], batch_rows: int) -> It
 
     reader = pq.ParquetFile(path)
     names = list(dict.fromkeys(columns.values()))
-    for batch in reader.iter_batches(batch_size=batch_rows, columns=names):
-        yield pl.from_arrow(batch)  # type: ignore[misc]
+    # One reader pass per row group: a single pass over the whole file keeps what it decoded
+    # (measured: +100 MB per 250k-row batch, 5.7 GiB by the end of a 14M-row file).
+    for group in range(reader.metadata.num_row_groups):
+        for batch in reader.iter_batches(batch_size=batch_rows, row_groups=[group], columns=names):
+            yield pl.from_arrow(batch)  # type: ignore[misc]
 
 
 def _csv_batches(path: Path, columns: dict[str, str], batch_rows: int) -> Iterator[pl.DataFrame]:

@@ -114,6 +114,9 @@ class ProblemTable:
         )
         new = found.filter(pl.col("_pid").is_null()).select("problem").unique(maintain_order=True)
         if new.height:
+            # Copy the new strings out: as views they would keep the whole batch's problem
+            # buffer alive (measured: ~3 GB retained over 14M rows).
+            new = pl.DataFrame({"problem": compact(new["problem"])})
             start = self.problems.height
             self.problems = pl.concat(
                 [
@@ -125,6 +128,15 @@ class ProblemTable:
                 self.problems, on="problem", how="left", maintain_order="left"
             )
         return found["_pid"]
+
+
+def compact(strings: pl.Series) -> pl.Series:
+    """``strings`` in buffers of their own (a slice or filter of views shares its parent's)."""
+    import pyarrow as pa
+
+    copied = pl.from_arrow(strings.to_arrow().cast(pa.large_string()))
+    assert isinstance(copied, pl.Series)
+    return copied.cast(pl.String).alias(strings.name)
 
 
 def curate_streamed(state: RunState, curate: Curate) -> CurateResult:
