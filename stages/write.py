@@ -8,7 +8,8 @@ from dq.api.run import RunState, Stage
 from dq.data.jsonl import Raw, object_line, write_batches, write_json, write_lines
 from dq.data.rows import raw_line, rejected_line
 from dq.pipeline.manifest import build_manifest
-from dq.pipeline.reload import ROW_INDEX, write_reports, write_row_index
+from dq.pipeline.reload import ROW_INDEX, write_reports
+from dq.pipeline.row_index import write_row_index
 
 
 class WriteStage(Stage):

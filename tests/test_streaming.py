@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import dq.api.run
+import dq.api.rows
 import dq.pipeline.streaming
 from dq.cli.options import parse_size
 from dq.pipeline.rowstore import RowStore
@@ -35,7 +35,7 @@ def corpus(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Many load parts and many sort buckets at test size (700 and 512 rows)."""
     monkeypatch.setattr(dq.pipeline.streaming, "PART_ROWS", 700)
-    monkeypatch.setattr(dq.api.run, "FULL_ROWS_BATCH", 512)
+    monkeypatch.setattr(dq.api.rows, "FULL_ROWS_BATCH", 512)
 
 
 def run(corpus: dict[str, Path], out: Path, *extra: str, fmt: str = "parquet") -> int:
@@ -86,7 +86,9 @@ def test_streamed_bad_row_writes_nothing(
     lines[2500] = json.dumps(bad)
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    benchmarks = [f"--benchmark={n}={corpus['data'] / n / 'test.jsonl'}" for n in ("gsm8k", "math", "math500")]
+    benchmarks = [
+        f"--benchmark={n}={corpus['data'] / n / 'test.jsonl'}" for n in ("gsm8k", "math", "math500")
+    ]
     result = run_dq("run", "--rules", NEAR, "--input", path, "--out", tmp_path / "out", "--quiet", "--memory", "1K",
                     *benchmarks)  # fmt: skip
     assert result.exit_code == 2

@@ -11,16 +11,19 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
 from dq.api.documented import Documented
+from dq.api.outcome import GateVerdict as GateVerdict  # re-exported: plugins import both from here
+from dq.api.outcome import RunResult as RunResult
 from dq.api.progress import RowProgress
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from dq.api.rows import RowSource
     from dq.api.rule import RowRule
     from dq.api.schema import BenchmarkSpec, RuleSet
 
@@ -212,34 +215,8 @@ class Plan:
         return self.input_spec is None
 
 
-#: Rows per batch handed out by :meth:`RunState.full_rows` (the same for every caller, so a
-#: streamed run sorts each order once).
-FULL_ROWS_BATCH = 200_000
-
-
-class RowSource(Protocol):
-    """Where a bounded-memory run keeps its rows' texts (:class:`dq.pipeline.rowstore.RowStore`)."""
-
-    columns: tuple[str, ...]
-
-    def gather(self, row_index: pl.Series, columns: list[str], batch_rows: int) -> Iterator[pl.DataFrame]:
-        """``columns`` of the rows ``row_index`` names, in that order, a batch at a time."""
-        ...
-
-
 class StageInputMissing(Exception):
     """A stage asked for a table no earlier stage produced (the plan checks pipelines up front)."""
-
-
-@dataclass
-class GateVerdict:
-    """One gate's outcome: ``pass``, ``fail`` or ``warn``, with the counts behind it."""
-
-    name: str
-    action: str
-    status: str
-    matches: int = 0
-    dropped_rows: int = 0
 
 
 @dataclass
@@ -285,20 +262,10 @@ class RunState:
     row_store: RowSource | None = None
 
     def full_rows(self, frame: pl.DataFrame, batch_rows: int | None = None) -> Iterator[pl.DataFrame]:
-        """``frame``'s rows (a row frame of this state, or rows of one) with every column, in
-        ``frame``'s order, ``batch_rows`` (default :data:`FULL_ROWS_BATCH`) at a time. Stages that
-        write or read texts use this: in a streamed run the lean frames lack the long texts."""
-        batch_rows = batch_rows or FULL_ROWS_BATCH
-        store = self.row_store
-        missing = [c for c in store.columns if c not in frame.columns] if store is not None else []
-        if store is None or not missing:
-            for start in range(0, frame.height, batch_rows):
-                yield frame.slice(start, batch_rows)
-            return
-        start = 0
-        for texts in store.gather(frame["row_index"], missing, batch_rows):
-            yield frame.slice(start, texts.height).hstack(texts)
-            start += texts.height
+        """``frame``'s rows with every column, in order, a batch at a time: see :mod:`dq.api.rows`."""
+        from dq.api.rows import full_rows
+
+        return full_rows(self.row_store, frame, batch_rows)
 
     def log(self, message: str) -> None:
         if not self.quiet:
@@ -338,13 +305,3 @@ class RunState:
 
     def source_counts(self, frame: pl.DataFrame) -> dict[str, int]:
         return dict(Counter(frame["source"].to_list()))
-
-
-@dataclass
-class RunResult:
-    """What ``dq run`` ends with: status, exit code and the folder written."""
-
-    status: str
-    exit_code: int
-    out_dir: Path
-    outputs: dict[str, str]

@@ -21,7 +21,6 @@ import polars as pl
 
 from dq.api.run import Plan, RunState, SplitResult, Stage, StageInputMissing
 from dq.data.benchmarks import DEMO_SOURCE
-from dq.data.jsonl import Raw, object_line, write_lines
 from dq.data.reader import file_sha256, iter_jsonl
 from dq.data.rows import RAW_FIELDS
 from dq.errors import DqError
@@ -38,37 +37,6 @@ INDEX_SCHEMA: dict[str, Any] = {"split": pl.String, "dropped": pl.Boolean, **ROW
 REJECTED_SCHEMA: dict[str, Any] = {**ROW_SCHEMA, "reason": pl.String, "rules": pl.String}
 VERDICT_SCHEMA: dict[str, Any] = {"row_index": pl.Int64, "rule": pl.String, "detail": pl.String}
 LEAKAGE = "train_val_overlap"
-
-
-def write_row_index(state: RunState, path: Path) -> str:
-    """Write ``raw/index.jsonl`` (see the module docstring) and return its sha256.
-
-    Short lines for every row; the full row only for the few a gate dropped (built for those
-    rows alone: building it for every row would escape every solution text again).
-    """
-    accepted, split = state.require("accepted"), state.require("split")
-    frames = []
-    for side in SIDES:
-        final = state.require(side)["row_index"]
-        frames.append(
-            accepted.select("row_index")[getattr(split, side)].with_columns(
-                split=pl.lit(side), dropped=~pl.col("row_index").is_in(final.implode())
-            )
-        )
-    rows = pl.concat(frames).with_row_index("_pos")
-    short: list[tuple[str, pl.Expr | Raw]] = [
-        ("split", pl.col("split")),
-        ("row_index", Raw(pl.col("row_index").cast(pl.String))),
-    ]
-    lines = rows.select("_pos", line=object_line(short))
-    dropped = rows.filter(pl.col("dropped"))
-    if dropped.height:
-        full = object_line([*short, ("dropped", Raw(pl.lit("true"))), *((f, pl.col(f)) for f in RAW_FIELDS)])
-        lean = [f for f in RAW_FIELDS if f in accepted.columns]  # a streamed run's texts are on disk
-        content = dropped.join(accepted.select("row_index", *lean), on="row_index", how="left")
-        content = pl.concat(list(state.full_rows(content)))
-        lines = lines.update(content.select("_pos", line=full), on="_pos")
-    return write_lines(lines, pl.col("line"), path)
 
 
 def write_reports(state: RunState, work: Path) -> None:
