@@ -67,24 +67,33 @@ def near_components(canonical: pl.Series, threshold: float) -> pl.DataFrame:
 
 
 def near_overlap(train: pl.DataFrame, val: pl.DataFrame, threshold: float) -> dict[str, Any]:
-    """Val rows whose near-duplicate component (:func:`near_components`) also holds train rows."""
+    """Val rows whose near-duplicate component (:func:`near_components`) also holds train rows.
+
+    Components are computed over the distinct canonical problems of both sides (one row per
+    problem, not per row: a streamed run has millions of rows and far fewer problems).
+    """
+    val_canonical = vector.with_canonical(val)["canonical"]
     sides = pl.concat(
         [
-            vector.with_canonical(val).select("canonical").with_columns(val_pos=pl.int_range(val.height)),
-            vector.with_canonical(train).select("canonical").with_columns(val_pos=pl.lit(None, pl.Int64)),
+            val_canonical.unique(maintain_order=True).to_frame().with_columns(in_val=pl.lit(True)),
+            vector.with_canonical(train)["canonical"].unique(maintain_order=True).to_frame()
+            .with_columns(in_val=pl.lit(False)),
         ]
-    )
+    )  # fmt: skip
     comp = sides.join(near_components(sides["canonical"], threshold), on="canonical", maintain_order="left")
-    mixed = comp.group_by("component").agg(pl.col("val_pos").null_count().alias("train"), pl.len())
-    mixed = mixed.filter(pl.col("train").is_between(1, pl.col("len") - 1))
-    val_rows = comp.filter(
-        pl.col("val_pos").is_not_null(), pl.col("component").is_in(mixed["component"].implode())
+    mixed = comp.group_by("component").agg(
+        pl.col("in_val").any().alias("val"), (~pl.col("in_val")).any().alias("train")
     )
-    ids = sorted(set(val[val_rows["val_pos"].to_list()]["row_id"])) if val_rows.height else []
+    mixed = mixed.filter(pl.col("val"), pl.col("train"))
+    shared = comp.filter(pl.col("in_val"), pl.col("component").is_in(mixed["component"].implode()))[
+        "canonical"
+    ]
+    in_mixed = val_canonical.is_in(shared.implode())
+    ids = sorted(set(val.filter(in_mixed)["row_id"])) if in_mixed.any() else []
     return {
         "threshold": threshold,
         "method": "minhash components (character 5-grams, 128 perm, 32 bands, estimated Jaccard)",
-        "val_row_count": val_rows.height,
+        "val_row_count": int(in_mixed.sum()),
         "val_row_id_examples": ids[:MAX_EXAMPLES],
     }
 
