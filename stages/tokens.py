@@ -70,6 +70,8 @@ def count_side(
     from dq.tokens.count import count_split
     from dq.tokens.stats import concat_tokens
 
+    # In memory the split is counted whole (count_split pipelines its own chunks); a streamed run
+    # hands it over in full_rows' batches, the texts read back from disk.
     batches = state.full_rows(frame) if state.row_store is not None else [frame]
     counted, offset = [], 0
     try:

@@ -6,8 +6,8 @@ rules applied on the way) and the curate stage runs the rules batch by batch (ru
 the Ray engine partitions them the same way). What stays in memory is *lean*: every column but
 the solution text, the ``problem`` column's strings held once per distinct problem (Arrow string
 views share them), ``canonical`` computed once per distinct problem; ``considered`` keeps only
-``row_index`` and ``source`` (it is counted, never read) and ``rows`` only ``row_index``. The global steps (split,
-gates, leakage) run on the lean frames, as the contract's types; the stages that write texts
+``row_index`` and ``source`` (it is counted, never read) and ``rows`` only ``row_index``. The
+global steps (split, gates, leakage) run on the lean frames; the stages that write texts
 (render, tokens, write) read them back from the store with :meth:`RunState.full_rows`, in the
 lean frame's order. The outputs are byte-identical to the in-memory path (tested).
 """
@@ -23,6 +23,7 @@ import polars as pl
 from dq.api.run import BoundRule, RunState
 from dq.data import reader
 from dq.data.fields import ROW_COLUMNS, resolve_columns
+from dq.errors import DqError
 from dq.pipeline.curation import CurateResult, apply_skips, with_row_ids
 from dq.pipeline.rowstore import PART_ROWS, RowStore
 from dq.text.vector import canonical_problem
@@ -60,25 +61,29 @@ def text_bytes(path: Path, columns: dict[str, str]) -> int:
     )
 
 
-def should_stream(state: RunState) -> bool:
-    """Stream when the input is a file whose in-memory run would exceed the memory budget."""
-    spec = state.plan.input_spec
-    if spec is None or spec.startswith("hf:"):
-        return False
-    path = reader.input_file(spec)
-    budget = state.plan.memory or default_budget()
-    columns = resolve_columns(reader.file_columns(path), state.plan.columns, str(path), ROW_COLUMNS,
-                              state.plan.strict_columns)  # fmt: skip
-    return text_bytes(path, columns) * IN_MEMORY_FACTOR > budget
-
-
-def load_streamed(state: RunState, store_folder: Path) -> None:
-    """Stream the input into a row store (skip rules applied); ``rows`` keeps only ``row_index``."""
+def _input(state: RunState) -> tuple[Path, dict[str, str]]:
+    """The input file and its column map (dq field -> file column)."""
     plan = state.plan
     path = reader.input_file(plan.input_spec or "")
     columns = resolve_columns(
         reader.file_columns(path), plan.columns, str(path), ROW_COLUMNS, plan.strict_columns
     )
+    return path, columns
+
+
+def should_stream(state: RunState) -> bool:
+    """Stream when the input is a file whose in-memory run would exceed the memory budget."""
+    spec = state.plan.input_spec
+    if spec is None or spec.startswith("hf:"):
+        return False
+    path, columns = _input(state)
+    return text_bytes(path, columns) * IN_MEMORY_FACTOR > (state.plan.memory or default_budget())
+
+
+def load_streamed(state: RunState, store_folder: Path) -> None:
+    """Stream the input into a row store (skip rules applied); ``rows`` keeps only ``row_index``."""
+    plan = state.plan
+    path, columns = _input(state)
     store = RowStore(store_folder)
     offset = 0
     for batch in reader.iter_file_batches(path, columns, PART_ROWS):
@@ -87,8 +92,6 @@ def load_streamed(state: RunState, store_folder: Path) -> None:
         store.append(apply_skips(rows, plan.skip_rules) if plan.skip_rules else rows)
     if offset == 0:
         store.remove()
-        from dq.errors import DqError
-
         raise DqError(f"{path}: empty input (no rows)")
     state.row_store = store
     state.rows = pl.DataFrame({"row_index": pl.int_range(offset, dtype=pl.UInt32, eager=True)})
@@ -158,19 +161,13 @@ def curate_streamed(state: RunState, curate: Curate) -> CurateResult:
             parts[name].append(lean.with_columns(problem=table.ids(lean["problem"])))
         verdicts.append(result.verdicts)
     problems = table.problems["problem"]
-    canonical = canonical_problem(problems)
-    frames = {
-        name: _with_problems(pl.concat(found), problems)
-        for name, found in parts.items()
-        if name != "considered"
-    }
-    frames["considered"] = pl.concat(parts["considered"])
-    accepted = frames["accepted"].with_columns(canonical=canonical.gather(parts_ids(parts["accepted"])))
-    return CurateResult(frames["considered"], accepted, frames["rejected"], pl.concat(verdicts))
-
-
-def parts_ids(parts: list[pl.DataFrame]) -> pl.Series:
-    return pl.concat([p["problem"] for p in parts])
+    frames = {name: pl.concat(found) for name, found in parts.items()}
+    ids = frames["accepted"]["problem"]  # canonical per distinct problem, gathered per row
+    accepted = _with_problems(frames["accepted"], problems).with_columns(
+        canonical=canonical_problem(problems).gather(ids)
+    )
+    rejected = _with_problems(frames["rejected"], problems)
+    return CurateResult(frames["considered"], accepted, rejected, pl.concat(verdicts))
 
 
 def _with_problems(frame: pl.DataFrame, problems: pl.Series) -> pl.DataFrame:
