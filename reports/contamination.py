@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import polars as pl
@@ -13,6 +14,8 @@ from dq.pipeline.manifest import run_timestamp
 from dq.text.normalize import CANONICAL_RULE, canonical_problem
 
 MAX_EXAMPLES = 25
+#: Matches turned into JSON lines at a time by ``contamination_matches.jsonl``.
+MATCH_BATCH = 50_000
 FAILURE_RULE = (
     "If benchmark overlap is greater than 0, rebuild without contaminated rows or change the "
     "benchmark anchor before comparison proceeds. If train/val overlap is greater than 0, "
@@ -45,8 +48,11 @@ def _match_ref(r: dict[str, Any]) -> dict[str, Any]:
 
 
 def _examples(matches: pl.DataFrame, questions: pl.DataFrame) -> list[dict[str, Any]]:
+    """The first :data:`MAX_EXAMPLES` items (``matches`` sorted by item) with their matches."""
+    first = matches["benchmark_index"].unique(maintain_order=True).head(MAX_EXAMPLES)
     examples = []
-    for (index,), group in matches.group_by(["benchmark_index"], maintain_order=True):
+    shown = matches.filter(pl.col("benchmark_index").is_in(first.implode()))
+    for (index,), group in shown.group_by(["benchmark_index"], maintain_order=True):
         refs = [_match_ref(r) for r in group.iter_rows(named=True)]
         question = questions["question"][int(index)]
         examples.append(
@@ -79,11 +85,12 @@ def benchmark_section(state: RunState, name: str) -> dict[str, Any]:
                 "kinds": dict(sorted(group["kind"].value_counts().rows())) if "kind" in group.columns else {},
             }
     pairs = mine.select("pos", "benchmark_index").n_unique() if mine is not None and mine.height else 0
+    items = mine["benchmark_index"].n_unique() if mine is not None and mine.height else 0
     return {
         **state.benchmark_info[name],
         "overlap_count": pairs,
-        "overlapping_question_record_count": len(examples),
-        "overlapping_question_ids_or_hashes": examples[:MAX_EXAMPLES],
+        "overlapping_question_record_count": items,
+        "overlapping_question_ids_or_hashes": examples,
         "by_method": dict(sorted(by_method.items())),
     }
 
@@ -149,10 +156,10 @@ class ContaminationMatches(Reporter):
     name = "dq.contamination_matches"
     filename = "contamination_matches.jsonl"
 
-    def write(self, state: RunState) -> bytes:
+    def write(self, state: RunState) -> Iterator[bytes]:
         matches = state.matches
         if matches is None or not matches.height:
-            return b""
+            return
         cols = [
             "benchmark",
             "benchmark_index",
@@ -168,15 +175,17 @@ class ContaminationMatches(Reporter):
         optional: list[str] = [
             c for c in ("kind", "estimate", "verified", "similarity", "evidence") if c in matches.columns
         ]
-        ordered = matches.sort("benchmark", "benchmark_index", "method", "pos", maintain_order=True)
-        ordered = ordered.select(cols + optional)
-        lines = []
-        for r in ordered.iter_rows(named=True):
-            r = {k: v for k, v in r.items() if v is not None}
-            if "evidence" in r:
-                r["evidence"] = json.loads(r["evidence"])
-            lines.append(json.dumps(r, ensure_ascii=False) + "\n")
-        return "".join(lines).encode("utf-8")
+        keys = ["benchmark", "benchmark_index", "method", "pos"]
+        ordered = matches.select(cols + optional + ["pos"]).sort(keys, maintain_order=True).drop("pos")
+        # A batch of lines at a time: a streamed run can hold millions of matches.
+        for batch in ordered.iter_slices(MATCH_BATCH):
+            lines = []
+            for r in batch.iter_rows(named=True):
+                r = {k: v for k, v in r.items() if v is not None}
+                if "evidence" in r:
+                    r["evidence"] = json.loads(r["evidence"])
+                lines.append(json.dumps(r, ensure_ascii=False) + "\n")
+            yield "".join(lines).encode("utf-8")
 
 
 class ContaminationMarkdown(Reporter):

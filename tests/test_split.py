@@ -58,7 +58,7 @@ def noisy_clusters(n: int, clusters: int, edits: int, seed: int = 0) -> pl.DataF
 def split_and_gate(rows: pl.DataFrame, options: GroupedOptions = NEAR) -> tuple[dict, pl.DataFrame]:
     result = GroupedSplitter(options).split(rows)
     train, val = rows[result.train], rows[result.val]
-    assert sorted(result.train + result.val) == list(range(rows.height))
+    assert sorted(result.train.tolist() + result.val.tolist()) == list(range(rows.height))
     return near_overlap(train, val, options.near_threshold), val
 
 
@@ -156,7 +156,7 @@ def test_plain_grouped_split_keeps_the_study_fill() -> None:
     result = GroupedSplitter(GroupedOptions()).split(rows)
     kept = {s: rows.filter(pl.col("source") == s).to_dicts() for s in ("gsm8k", "math")}
     train, val, train_groups, val_groups = reference_split(kept)
-    assert result.train == [r["i"] for r in train] and result.val == [r["i"] for r in val]
+    assert result.train.tolist() == [r["i"] for r in train] and result.val.tolist() == [r["i"] for r in val]
     assert (result.train_groups, result.val_groups) == (train_groups, val_groups)
 
 

@@ -7,13 +7,12 @@ stage), so they live in one module: the contract has no import cycles, type-only
 from __future__ import annotations
 
 import sys
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from dq.api.documented import Documented
 from dq.api.outcome import GateVerdict as GateVerdict  # re-exported: plugins import both from here
@@ -32,6 +31,12 @@ class Options(BaseModel):
     """Base for component options from the rule set: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def value_counts(values: pl.Series) -> dict[Any, int]:
+    """How often each value occurs, in first-seen order (what ``Counter(values)`` gives)."""
+    counts = values.alias("value").to_frame().group_by("value", maintain_order=True).len()
+    return dict(zip(counts["value"].to_list(), counts["len"].to_list(), strict=True))
 
 
 class SplitterOptions(Options):
@@ -83,14 +88,44 @@ class Splitter(Documented):
         raise NotImplementedError
 
 
+def _positions(value: Any) -> Any:
+    """Row positions as a 1-D int64 numpy array (8 bytes a row; a list of ints costs ~36)."""
+    import numpy as np
+
+    out = np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value, dtype=np.int64)
+    if out.ndim != 1:
+        raise ValueError(f"row positions must be one-dimensional, not of shape {out.shape}")
+    return out
+
+
 class SplitResult(BaseModel):
-    """Row positions per split, in output order, and group counts."""
+    """Row positions per split, in output order, and group counts.
+
+    ``train`` and ``val`` accept any sequence of ints (a list, an ``array.array``, a numpy array,
+    a Polars Series) and hold it as a 1-D int64 numpy array: a streamed run splits millions of rows.
+    """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
-    train: list[int]
-    val: list[int]
+    train: Annotated[Any, BeforeValidator(_positions)]
+    val: Annotated[Any, BeforeValidator(_positions)]
     train_groups: int
     val_groups: int
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(_same(value, getattr(other, name)) for name, value in self.__dict__.items())
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equality for fields that compare element-wise (numpy arrays, Polars Series)."""
+    import numpy as np
+
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and np.array_equal(a, b)
+    if hasattr(a, "equals"):
+        return bool(a.equals(b))
+    return bool(a == b)
 
 
 class ContaminationCheck(Documented):
@@ -126,8 +161,10 @@ class Reporter(Documented):
     name: ClassVar[str] = ""
     filename: ClassVar[str] = ""
 
-    def write(self, state: RunState) -> bytes:
-        """Return the report's bytes; the engine writes them atomically with the other outputs."""
+    def write(self, state: RunState) -> bytes | Iterable[bytes]:
+        """Return the report's bytes, or an iterable of byte chunks for a large report (written as
+        they come, so that the whole file is never in memory); the engine writes them atomically
+        with the other outputs."""
         raise NotImplementedError
 
 
@@ -304,4 +341,5 @@ class RunState:
         return "fail" if any(g.status == "fail" for g in self.gates) else "pass"
 
     def source_counts(self, frame: pl.DataFrame) -> dict[str, int]:
-        return dict(Counter(frame["source"].to_list()))
+        """Rows per source, in first-seen order (counted by Polars: millions of rows in a streamed run)."""
+        return value_counts(frame["source"])

@@ -14,6 +14,9 @@ import polars as pl
 
 from dq.contamination.shingles import MULTIPLIER, Docs, build_docs
 
+#: Texts shingled at a time when only their signatures are kept (:func:`signatures_in_batches`).
+SIGN_BATCH = 50_000
+
 
 def band_keys(sig: np.ndarray, bands: int) -> np.ndarray:
     """(docs, bands) uint64 keys: each band's rows combined into one hash."""
@@ -186,14 +189,27 @@ def components(
     components, never joins two (what lets a split by these components pass a leakage check
     that recomputes them on train + val).
     """
-    docs = build_docs(texts, n, char=True, num_perm=num_perm)
-    keys = band_keys(docs.sig, bands)  # type: ignore[arg-type]
+    sig = signatures_in_batches(texts, n, num_perm)
+    keys = band_keys(sig, bands)
     parent = np.arange(texts.len(), dtype=np.int64)
     need = math.ceil(threshold * num_perm)  # equal slots: estimate >= threshold, in integers
     for band in range(bands):
         order = np.argsort(keys[:, band], kind="stable")
-        _link_buckets(docs.sig, keys, band, order, need, parent)  # type: ignore[arg-type]
+        _link_buckets(sig, keys, band, order, need, parent)
     return np.array([_root(parent, i) for i in range(texts.len())], dtype=np.int64)
+
+
+def signatures_in_batches(texts: pl.Series, n: int, num_perm: int, batch: int = SIGN_BATCH) -> np.ndarray:
+    """MinHash signatures of ``texts`` (character n-grams), the shingles of one batch at a time.
+
+    A text's signature depends on that text alone, so batching changes no value; it bounds the
+    shingle arrays (~2 KB a text) to one batch instead of every distinct problem of a run.
+    """
+    parts = [
+        build_docs(texts.slice(start, batch), n, char=True, num_perm=num_perm).sig
+        for start in range(0, max(texts.len(), 1), batch)
+    ]
+    return np.concatenate(parts)  # type: ignore[arg-type]
 
 
 @numba.njit(cache=True, parallel=True)

@@ -47,8 +47,12 @@ def write_reports(state: RunState, work: Path) -> None:
         path = work / "reports" / reporter.filename
         path.parent.mkdir(parents=True, exist_ok=True)
         data = reporter.write(state)
-        path.write_bytes(data)
-        state.outputs[f"reports/{reporter.filename}"] = hashlib.sha256(data).hexdigest()
+        digest = hashlib.sha256()
+        with path.open("wb") as f:
+            for chunk in [data] if isinstance(data, bytes | bytearray) else data:
+                f.write(chunk)
+                digest.update(chunk)
+        state.outputs[f"reports/{reporter.filename}"] = digest.hexdigest()
 
 
 def run_stages(state: RunState, stages: Sequence[Stage]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from dq.api.run import RunState
+from dq.api.run import RunState, value_counts
 
 #: A source whose val share misses ``val_ratio`` by more than this (2 points) is off target.
 VAL_SHARE_TOLERANCE = 0.02
@@ -20,8 +20,8 @@ def val_shares(state: RunState) -> dict[str, Any]:
     """
     accepted, split = state.require("accepted"), state.require("split")
     target = getattr(state.plan.splitter.options, "val_ratio", None)
-    rows = Counter(accepted["source"].to_list())
-    val = Counter(accepted["source"].gather(split.val).to_list())
+    rows = value_counts(accepted["source"])
+    val = Counter(value_counts(accepted["source"].gather(split.val)))
     share = {source: val[source] / n for source, n in sorted(rows.items())}
     off = [s for s, x in share.items() if target is not None and abs(x - target) > VAL_SHARE_TOLERANCE]
     return {

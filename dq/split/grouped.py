@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from array import array
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,9 +40,15 @@ def group_ids(
 ) -> tuple[pl.DataFrame, int]:
     """Each row's group (canonical problem), numbered in first-insertion order over sources."""
     rank = {s: i for i, s in enumerate(source_order)}
-    ordered = rows.with_row_index("pos").with_columns(
-        canonical=vector.with_canonical(rows)["canonical"],
-        source_rank=pl.col("source").replace_strict(rank, default=len(rank), return_dtype=pl.Int64),
+    # Only the two columns it needs: the sort and join below copy what they carry, and a
+    # streamed run's accepted rows are millions (docs/scale.md).
+    ordered = (
+        vector.with_canonical(rows)
+        .select("source", "canonical")
+        .with_row_index("pos")
+        .with_columns(
+            source_rank=pl.col("source").replace_strict(rank, default=len(rank), return_dtype=pl.Int64)
+        )
     )
     # The study iterates sources in order, rows in stream order; unlisted sources come last.
     ordered = ordered.sort(["source_rank", "pos"], maintain_order=True)
@@ -143,8 +150,10 @@ class GroupedSplitter(Splitter):
         rank[np.asarray(order, dtype=np.int64)] = np.arange(n_groups)
         flat = grouped.with_columns(rank=pl.Series(rank)[grouped["group"]]).sort("rank", maintain_order=True)
         in_val = pl.Series(to_val)[flat["rank"]]
-        train = flat.filter(~in_val)["pos"].to_list()
-        val = flat.filter(in_val)["pos"].to_list()
+        # Shuffled in place as 8-byte machine ints: the same draws and swaps as shuffling lists,
+        # without a Python int object per row.
+        train = array("q", flat.filter(~in_val)["pos"].cast(pl.Int64).to_numpy().tobytes())
+        val = array("q", flat.filter(in_val)["pos"].cast(pl.Int64).to_numpy().tobytes())
         rng.shuffle(train)
         rng.shuffle(val)
         return GroupedSplitResult(

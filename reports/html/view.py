@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from dq.api.run import RunState
+from dq.api.run import RunState, value_counts
 
 #: Rejected rows shown per rule (the first ones in input order, so the page is deterministic).
 EXAMPLES_PER_RULE = 4
@@ -69,7 +69,7 @@ class RunView:
 
 
 def _counts(frame: pl.DataFrame | None) -> Counter[str]:
-    return Counter() if frame is None else Counter(frame["source"].to_list())
+    return Counter() if frame is None else Counter(value_counts(frame["source"]))
 
 
 def funnel(state: RunState) -> dict[str, dict[str, int]]:
@@ -183,9 +183,11 @@ def pairs(state: RunState, limit: int = MAX_PAIRS) -> tuple[list[Pair], int]:
     matches = state.matches
     if matches is None or not matches.height:
         return [], 0
-    ordered = matches.sort("benchmark", "benchmark_index", "method", "row_index", maintain_order=True)
+    keys = ["benchmark", "benchmark_index", "method", "row_index"]
+    # Sort the keys only, then take the first rows whole: there can be millions of matches.
+    first = matches.select(keys).with_row_index("_at").sort(keys, maintain_order=True).head(limit)["_at"]
     out = []
-    for r in ordered.head(limit).iter_rows(named=True):
+    for r in matches[first].iter_rows(named=True):
         questions = state.benchmarks.get(r["benchmark"])
         index = int(r["benchmark_index"])
         item = (
