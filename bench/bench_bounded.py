@@ -2,6 +2,7 @@
 
     python bench/bench_bounded.py --rows 1000000                 # strict.toml: in memory vs streamed, same bytes
     python bench/bench_bounded.py --rows 14000000 --rules near --memory 8G --streamed-only
+    python bench/bench_bounded.py --rows 1000000 --without-tokens   # strict.toml as issue 13 timed it
 
 Needs ../shared/data. Corpora (OpenMath-shaped rows from real GSM8K/MATH train text, built 1M rows
 at a time with seeds 1, 2, ...) are cached in bench/_data/. Each run is a child process with
@@ -111,15 +112,36 @@ def same_outputs(a: Path, b: Path) -> list[str]:
     return differ
 
 
+def without_tokens(rules: Path) -> Path:
+    """A copy of ``rules`` (in bench/_data) whose pipeline is the default one without dq.tokens."""
+    from dq.api.schema import DEFAULT_PIPELINE
+
+    stages = [s for s in DEFAULT_PIPELINE if s != "dq.tokens"]
+    text = rules.read_text()
+    top = f"pipeline = {stages!r}\n".replace("'", '"')
+    head, _, rest = text.partition("\n[")  # top-level keys go before the first table
+    out = CACHE / f"{rules.stem}_without_tokens.toml"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"{head}\n{top}\n[{rest}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--rules", default="strict", help="a rule set in rules/ (strict, near)")
     parser.add_argument("--memory", default="1M", help="--memory of the streamed run (1M: always streams)")
     parser.add_argument("--streamed-only", action="store_true")
+    parser.add_argument(
+        "--without-tokens",
+        action="store_true",
+        help="leave dq.tokens out of the pipeline (the workload issue 13 timed, before strict.toml counted tokens)",
+    )
     args = parser.parse_args()
     path = corpus(args.rows)
     rules = ROOT / "rules" / f"{args.rules}.toml"
+    if args.without_tokens:
+        rules = without_tokens(rules)
     bench = [f"--benchmark={n}={DATA / n / 'test.jsonl'}" for n in ("gsm8k", "math", "math500")]
     bench = bench[:1] if args.rules == "strict" else bench
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:

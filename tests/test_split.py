@@ -215,3 +215,26 @@ def test_an_off_target_share_warns_naming_the_largest_components(tmp_path: Path)
     assert manifest["split_val_share"]["by_source"]["math"] == 0.1
     summary = (tmp_path / "o/reports/summary.md").read_text()
     assert "| val share gsm8k | 4.8% (2 / 42), OFF TARGET by 5.2 points |" in summary
+
+
+def test_split_result_holds_any_int_sequence_as_int64_positions() -> None:
+    from array import array
+
+    from dq.api.run import SplitResult, value_counts
+
+    result = SplitResult(train=array("q", [2, 0]), val=pl.Series([1]), train_groups=2, val_groups=1)
+    assert result.train.dtype == np.int64 and result.train.tolist() == [2, 0] and result.val.tolist() == [1]
+    assert result == SplitResult(train=[2, 0], val=np.array([1]), train_groups=2, val_groups=1)
+    assert result != SplitResult(train=[0, 2], val=[1], train_groups=2, val_groups=1)
+    with pytest.raises(ValueError, match="one-dimensional"):
+        SplitResult(train=[[0, 1]], val=[], train_groups=1, val_groups=0)
+    sources = pl.Series(["math", "gsm8k", "math", None, "gsm8k", "math"])
+    assert value_counts(sources) == {"math": 3, "gsm8k": 2, None: 1}
+    assert list(value_counts(sources)) == ["math", "gsm8k", None]  # first-seen order, as Counter
+
+
+def test_signatures_in_batches_equal_signing_all_texts_at_once() -> None:
+    texts = pl.Series([f"Tom has {i} apples and buys {i % 7} more. How many now?" for i in range(23)] + [""])
+    whole = build_docs(texts, 5, char=True, num_perm=128).sig
+    assert np.array_equal(lsh.signatures_in_batches(texts, 5, 128, batch=5), whole)
+    assert lsh.signatures_in_batches(pl.Series([], dtype=pl.String), 5, 128).shape[0] == 0

@@ -11,7 +11,9 @@ import polars as pl
 import pytest
 
 import dq.api.rows
+import dq.contamination.lsh
 import dq.pipeline.streaming
+import dq_reports.contamination
 from dq.cli.options import parse_size
 from dq.pipeline.rowstore import RowStore
 from dq.testing.corpus import openmath_shaped
@@ -53,9 +55,12 @@ def tree(root: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
 def test_streamed_run_writes_the_in_memory_bytes(
-    corpus: dict[str, Path], tmp_path: Path, small_batches: None, fmt: str
+    corpus: dict[str, Path], tmp_path: Path, small_batches: None, fmt: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run(corpus, tmp_path / "memory", fmt=fmt) == 1  # near.toml finds real matches: a gate fails
+    # The streamed run also writes matches 7 at a time and signs MinHash components 50 texts at a time.
+    monkeypatch.setattr(dq_reports.contamination, "MATCH_BATCH", 7)
+    monkeypatch.setattr(dq.contamination.lsh, "SIGN_BATCH", 50)
     assert run(corpus, tmp_path / "streamed", "--memory", "1K", fmt=fmt) == 1
     memory, streamed = tree(tmp_path / "memory"), tree(tmp_path / "streamed")
     assert sorted(memory) == sorted(streamed)

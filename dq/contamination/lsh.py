@@ -199,12 +199,13 @@ def components(
     return np.array([_root(parent, i) for i in range(texts.len())], dtype=np.int64)
 
 
-def signatures_in_batches(texts: pl.Series, n: int, num_perm: int, batch: int = SIGN_BATCH) -> np.ndarray:
+def signatures_in_batches(texts: pl.Series, n: int, num_perm: int, batch: int | None = None) -> np.ndarray:
     """MinHash signatures of ``texts`` (character n-grams), the shingles of one batch at a time.
 
     A text's signature depends on that text alone, so batching changes no value; it bounds the
     shingle arrays (~2 KB a text) to one batch instead of every distinct problem of a run.
     """
+    batch = batch or SIGN_BATCH
     parts = [
         build_docs(texts.slice(start, batch), n, char=True, num_perm=num_perm).sig
         for start in range(0, max(texts.len(), 1), batch)
