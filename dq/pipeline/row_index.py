@@ -36,12 +36,12 @@ def write_row_index(state: RunState, path: Path) -> str:
         ("split", pl.col("split")),
         ("row_index", Raw(pl.col("row_index").cast(pl.String))),
     ]
-    lines = rows.select("_pos", line=object_line(short))
     dropped = rows.filter(pl.col("dropped"))
-    if dropped.height:
-        full = object_line([*short, ("dropped", Raw(pl.lit("true"))), *((f, pl.col(f)) for f in RAW_FIELDS)])
-        lean = [f for f in RAW_FIELDS if f in accepted.columns]  # a streamed run's texts are on disk
-        content = dropped.join(accepted.select("row_index", *lean), on="row_index", how="left")
-        content = pl.concat(list(state.full_rows(content)))
-        lines = lines.update(content.select("_pos", line=full), on="_pos")
-    return write_lines(lines, pl.col("line"), path)
+    if not dropped.height:
+        return write_lines(rows, object_line(short), path)  # lines built a batch at a time
+    full = object_line([*short, ("dropped", Raw(pl.lit("true"))), *((f, pl.col(f)) for f in RAW_FIELDS)])
+    lean = [f for f in RAW_FIELDS if f in accepted.columns]  # a streamed run's texts are on disk
+    content = dropped.join(accepted.select("row_index", *lean), on="row_index", how="left")
+    content = pl.concat(list(state.full_rows(content)))
+    rows = rows.join(content.select("_pos", full=full), on="_pos", how="left", maintain_order="left")
+    return write_lines(rows, pl.coalesce(pl.col("full"), object_line(short)), path)

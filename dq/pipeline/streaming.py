@@ -25,7 +25,7 @@ from dq.data import reader
 from dq.data.fields import ROW_COLUMNS, resolve_columns
 from dq.errors import DqError
 from dq.pipeline.curation import CurateResult, apply_skips, with_row_ids
-from dq.pipeline.rowstore import PART_ROWS, RowStore
+from dq.pipeline.rowstore import PART_ROWS, RowStore, compact, compact_strings
 from dq.text.vector import canonical_problem
 
 Curate = Callable[[pl.DataFrame, Sequence[BoundRule], Sequence[BoundRule]], CurateResult]
@@ -131,26 +131,6 @@ class ProblemTable:
                 self.problems, on="problem", how="left", maintain_order="left"
             )
         return found["_pid"]
-
-
-def compact(strings: pl.Series) -> pl.Series:
-    """``strings`` in buffers of their own (a slice or filter of views shares its parent's)."""
-    import pyarrow as pa
-
-    copied = pl.from_arrow(strings.to_arrow().cast(pa.large_string()))
-    assert isinstance(copied, pl.Series)
-    return copied.cast(pl.String).alias(strings.name)
-
-
-def compact_strings(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with its string columns in buffers of their own.
-
-    A column selected from a batch keeps the batch's whole string buffers alive (the source
-    column of a lean frame cost ~47 bytes a row instead of 16); copied, short strings live
-    inside their views and long ones in a buffer holding just them.
-    """
-    strings = [c for c, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns([compact(frame[c]) for c in strings]) if strings else frame
 
 
 def curate_streamed(state: RunState, curate: Curate) -> CurateResult:
