@@ -83,6 +83,35 @@ def test_run_folder_byte_identical(
     assert same_folders(tmp_path / "local", tmp_path / "ray") == []
 
 
+def test_streamed_run_on_ray_writes_the_local_in_memory_bytes(
+    engine: RayEngine, demo: Corpus, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, registry: Any
+) -> None:
+    """Over the memory budget the run streams; on Ray its curate runs part by part there."""
+    import dq.pipeline.streaming
+    from dq.data.demo import demo_benchmark
+    from dq.pipeline.plan import RunOptions
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setattr(dq.pipeline.streaming, "PART_ROWS", 700)  # several load parts
+    source, items = tmp_path / "rows.parquet", tmp_path / "items.jsonl"
+    demo.rows.select("problem", "generated_solution", "expected_answer", "source").write_parquet(
+        source, row_group_size=500
+    )
+    demo_benchmark().write_ndjson(items)
+    given = [f"{name}={items}#question" for name in ("gsm8k", "math", "math500")]
+    pm = make_plugin_manager()[0]
+    local, _ = run_pipeline(pm, registry, NEAR, RunOptions(str(source), given), out_dir=tmp_path / "local")
+    counting = Counting(engine)
+    with using(counting):
+        streamed, state = run_pipeline(
+            pm, registry, NEAR, RunOptions(str(source), given, memory=1024), out_dir=tmp_path / "ray"
+        )
+    assert state.row_store is not None, "the run streamed"
+    assert counting.calls == {"curate", "near_components", "find"}
+    assert local.exit_code == streamed.exit_code == 1
+    assert same_folders(tmp_path / "local", tmp_path / "ray") == []
+
+
 def test_quiet_run_leaves_stderr_to_dq(engine: RayEngine, tmp_path: Path) -> None:
     """``dq run --engine ray --quiet``: none of Ray's lines (Ray Data's INFO lines, its notice that
     progress bars are off, its bars) reach stderr; a quiet dq prints nothing there itself."""
