@@ -86,3 +86,13 @@ def internal_error_line(exc: BaseException) -> str:
         f"Internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
         f"(a bug in dq or a plugin; traceback saved to {Path(name)}; please report it with that file)"
     )
+
+
+def no_space_line(exc: OSError) -> str:
+    """One line for a full disk (or quota): the file being written, and what a run needs."""
+    where = f" while writing {exc.filename}" if exc.filename else ""
+    return (
+        f"no space left on the device{where}. Nothing was written: the run's temp folder is "
+        "removed. A run needs room for its outputs beside --out, and a streamed run as much again "
+        "for its rows (docs/scale.md, disk)."
+    )

@@ -231,3 +231,35 @@ def test_a_closed_output_pipe_is_141_not_a_gate_failure() -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, err
     assert "Traceback" not in err
+
+
+FULL_DISK = (
+    "import errno, sys\n"
+    "import dq.data.jsonl as jsonl\n"
+    "def full(batches, line, path):\n"
+    "    raise OSError(errno.ENOSPC, 'No space left on device', str(path))\n"
+    "jsonl.write_batches = full\n"
+    "from dq.cli.main import main\n"
+    "sys.argv[0] = 'dq'\n"
+    "main()\n"
+)
+
+
+def test_a_full_disk_is_one_line_naming_the_file_not_a_bug_report(tmp_path: Path) -> None:
+    """ENOSPC while writing: exit 3 with one line saying so (no "please report it", no traceback
+    file), and nothing left behind."""
+    before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("dq-traceback-*"))
+    proc = subprocess.run(
+        [sys.executable, "-c", FULL_DISK, "run", "--rules", STRICT, "--out", tmp_path / "out", "--quiet"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=180,
+        check=False,
+    )
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.startswith("Error: no space left on the device while writing ")
+    assert len(proc.stderr.strip().splitlines()) == 1 and "report" not in proc.stderr
+    assert set(Path(os.environ.get("TMPDIR", "/tmp")).glob("dq-traceback-*")) == before
+    _no_leftovers(tmp_path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 
@@ -20,6 +21,7 @@ from dq.errors import (
     EXIT_USAGE,
     DqError,
     internal_error_line,
+    no_space_line,
 )
 
 EXIT_CODES = """\b
@@ -27,7 +29,7 @@ Exit codes (every command):
   0    pass
   1    a gate failed (outputs and reports are still written)
   2    usage, config or input error: one line naming file, line, field or TOML path
-  3    internal error: one line and the path of a saved traceback
+  3    internal error: one line and the path of a saved traceback; or the disk is full
   130  interrupted (Ctrl-C or SIGTERM); nothing partial is left behind
   141  the reader of dq's output went away (a closed pipe, as with `| head`)
 """
@@ -104,6 +106,11 @@ def main() -> None:
             click.echo("Interrupted.", err=True)
             sys.exit(EXIT_INTERRUPTED)
         raise
+    except OSError as exc:
+        # A full disk is the machine's state, not a bug: say so, and where (no traceback file).
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        click.echo(f"Error: {no_space_line(exc)}" if full else internal_error_line(exc), err=True)
+        sys.exit(EXIT_INTERNAL)
     except Exception as exc:  # noqa: BLE001 - a bug: one line, the traceback saved for the report
         click.echo(internal_error_line(exc), err=True)
         sys.exit(EXIT_INTERNAL)
