@@ -31,9 +31,9 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "DQ_LOAD_PLUGINS": ""}
 
 
-def dq_proc(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def dq_proc(*args: str | Path, driver: str = DRIVER) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", DRIVER, *map(str, args)],
+        [sys.executable, "-c", driver, *map(str, args)],
         capture_output=True,
         text=True,
         env=_env(),
@@ -249,15 +249,7 @@ def test_a_full_disk_is_one_line_naming_the_file_not_a_bug_report(tmp_path: Path
     """ENOSPC while writing: exit 3 with one line saying so (no "please report it", no traceback
     file), and nothing left behind."""
     before = set(Path(os.environ.get("TMPDIR", "/tmp")).glob("dq-traceback-*"))
-    proc = subprocess.run(
-        [sys.executable, "-c", FULL_DISK, "run", "--rules", STRICT, "--out", tmp_path / "out", "--quiet"],
-        capture_output=True,
-        text=True,
-        env=_env(),
-        cwd=ROOT,
-        timeout=180,
-        check=False,
-    )
+    proc = dq_proc("run", "--rules", STRICT, "--out", tmp_path / "out", "--quiet", driver=FULL_DISK)
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.startswith("Error: no space left on the device while writing ")
     assert len(proc.stderr.strip().splitlines()) == 1 and "report" not in proc.stderr
