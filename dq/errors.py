@@ -92,7 +92,6 @@ def no_space_line(exc: OSError) -> str:
     """One line for a full disk (or quota): the file being written, and what a run needs."""
     where = f" while writing {exc.filename}" if exc.filename else ""
     return (
-        f"no space left on the device{where}. Nothing was written: the run's temp folder is "
-        "removed. A run needs room for its outputs beside --out, and a streamed run as much again "
-        "for its rows (docs/scale.md, disk)."
+        f"no space left on the device{where}. A run needs room for its outputs beside --out, "
+        "and a streamed run about as much again for its rows (docs/scale.md)."
     )
