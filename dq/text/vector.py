@@ -110,7 +110,13 @@ def with_canonical(rows: pl.DataFrame) -> pl.DataFrame:
     """``rows`` with a ``canonical`` column (the canonical problem), computed once and carried."""
     if "canonical" in rows.columns:
         return rows
-    return rows.with_columns(canonical=canonical_problem(rows["problem"]))
+    problems = rows["problem"]
+    distinct = problems.unique()
+    if distinct.len() * 2 > problems.len():
+        return rows.with_columns(canonical=canonical_problem(problems))
+    # Several rows per problem (solutions sampled per problem): each problem canonicalized once.
+    table = distinct.to_frame("problem").with_columns(canonical=canonical_problem(distinct))
+    return rows.join(table, on="problem", how="left", maintain_order="left")
 
 
 # Non-ASCII characters whose Python lower() contains ASCII letters (U+0130, U+212A): the only
