@@ -9,8 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, BinaryIO
 
 import numpy as np
 import polars as pl
@@ -85,16 +87,31 @@ def write_lines(frame: pl.DataFrame, line: pl.Expr, path: Path, batch_rows: int 
 
 
 def write_batches(batches: Iterable[pl.DataFrame], line: pl.Expr, path: Path) -> str:
-    """:func:`write_lines` over frames handed out one at a time (a streamed run's rows)."""
+    """:func:`write_lines` over frames handed out one at a time (a streamed run's rows).
+
+    A batch's bytes are written and hashed on a second thread while the next batch's lines are
+    built (both release the GIL): measured at 1M rows, writing and hashing 1.6 GB of JSONL took
+    as long as building it.
+    """
     digest = hashlib.sha256()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("wb") as fh:
+    path.unlink(missing_ok=True)  # a new file: an older one may be a checkpoint's hard link
+    with path.open("wb") as fh, ThreadPoolExecutor(1, thread_name_prefix="dq-write") as writer:
+        pending: Future[None] | None = None
         for batch in batches:
             lines = batch.select(pl.concat_str([line, pl.lit("\n")]))
-            data = values_buffer(lines.to_series().to_arrow())
-            fh.write(data)
-            digest.update(data)
+            data = values_buffer(lines.to_series().to_arrow())  # the view keeps its buffer alive
+            if pending is not None:
+                pending.result()  # one batch in flight: memory stays two batches
+            pending = writer.submit(_emit, fh, digest, data)
+        if pending is not None:
+            pending.result()
     return digest.hexdigest()
+
+
+def _emit(fh: BinaryIO, digest: Any, data: memoryview) -> None:
+    fh.write(data)
+    digest.update(data)
 
 
 def write_json(obj: object, path: Path, *, trailing_newline: bool = True) -> str:
@@ -102,5 +119,6 @@ def write_json(obj: object, path: Path, *, trailing_newline: bool = True) -> str
     data = json.dumps(obj, indent=2, ensure_ascii=False) + ("\n" if trailing_newline else "")
     raw = data.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # as in write_batches
     path.write_bytes(raw)
     return hashlib.sha256(raw).hexdigest()
