@@ -21,7 +21,7 @@ class LoadStage(Stage):
     def run(self, state: RunState) -> None:
         plan = state.plan
         if should_stream(state):  # over the memory budget: rows to disk, lean frames in memory
-            load_streamed(state, state.require("work_dir") / SPILL_FOLDER)
+            load_streamed(state, state.spill_dir or state.require("work_dir") / SPILL_FOLDER)
             state.log(
                 f"load: {state.input_info['rows']} rows from {state.input_info['path']} "
                 "(streamed: over the memory budget)"

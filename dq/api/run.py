@@ -226,6 +226,9 @@ class RunState:
     quiet: bool = False
     overwrite: bool = False
     work_dir: Path | None = None
+    #: Where a streamed run's row store goes: beside the run's checkpoints when it has them (a
+    #: killed run then resumes without reading its input again), else inside ``work_dir``.
+    spill_dir: Path | None = None
     input_info: dict[str, Any] = field(default_factory=dict)
     rows: pl.DataFrame | None = None
     considered: pl.DataFrame | None = None
@@ -263,6 +266,9 @@ class RunState:
         """``frame``'s rows with every column, in order, a batch at a time: see :mod:`dq.api.rows`."""
         from dq.api.rows import full_rows
 
+        expect = getattr(self.row_store, "expect", None)
+        if expect is not None:  # the orders stages will ask for: a store may sort them in one pass
+            expect([f["row_index"] for f in (self.train, self.val, self.rejected) if f is not None])
         return full_rows(self.row_store, frame, batch_rows)
 
     def log(self, message: str) -> None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import builtins
 import io
 import json
+import os
 import pickle
 import shutil
 from collections.abc import Iterable
@@ -135,6 +136,20 @@ class Contents:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
+def link_or_copy(source: Path, target: Path) -> None:
+    """``target`` as a hard link to ``source`` where both are on one file system, else a copy.
+
+    A stage's outputs can be gigabytes (rendered rows of a streamed run); a link costs neither
+    time nor disk. dq writes each file once, as a new file, so the two names never diverge; if
+    something rewrote one in place, the checkpoint's sha256 would no longer match and that stage
+    would simply run again.
+    """
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 def write(folder: Path, contents: Contents) -> None:
     """Write ``contents`` into the new folder ``folder``; checkpoint.json (with every sha256) last."""
     (folder / "frames").mkdir(parents=True)
@@ -145,7 +160,7 @@ def write(folder: Path, contents: Contents) -> None:
     for rel, source in contents.files.items():
         target = folder / "files" / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, target)
+        link_or_copy(source, target)
     payload = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
     meta = {
         **contents.meta,

@@ -75,8 +75,13 @@ def execute(state: RunState, pm: pluggy.PluginManager, checkpoints: Checkpoints 
             try:
                 run_stages(state, pm, checkpoints)
             finally:
-                if isinstance(state.row_store, RowStore):  # a streamed run's spill, never an output
-                    state.row_store.remove()
+                store = state.row_store
+                # A streamed run's spill, never an output; one that went with a checkpoint stays
+                # for the rerun (removed with the checkpoints once the outputs are in place).
+                if isinstance(store, RowStore) and not (checkpoints and checkpoints.holds(store.folder)):
+                    store.remove()
+                if checkpoints is not None:
+                    checkpoints.tidy()
     except (KeyboardInterrupt, SystemExit):  # Ctrl-C, SIGTERM; an error's one line stays alone
         if checkpoints is not None:
             checkpoints.abandoned()
@@ -103,16 +108,10 @@ def run_stages(state: RunState, pm: pluggy.PluginManager, checkpoints: Checkpoin
             if done < restored:
                 continue
             before = checkpoints.snapshot(state) if checkpoints is not None else None
+            state.spill_dir = checkpoints.rows_folder(done, state) if checkpoints is not None else None
             start = time.perf_counter()
             stage.run(state)
             state.timings[stage.name] = round(time.perf_counter() - start, 3)
-            if checkpoints is not None and state.row_store is not None:
-                # A streamed run's rows are on disk, not in the state; checkpointing its lean
-                # frames would cost as much as the rows themselves. Not checkpointed (docs/scale.md).
-                checkpoints.policy.say(
-                    "resume: off: a streamed run (over the memory budget) is not checkpointed"
-                )
-                checkpoints = None
             if checkpoints is not None and before is not None:
                 checkpoints.save(done, state, before)
         state.progress(len(stages), len(stages), "done")

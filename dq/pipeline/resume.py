@@ -37,10 +37,14 @@ from dq.pipeline.run_keys import cache_root, components, identity, run_key, stag
 
 MARKER = ".dq-checkpoints"
 #: RunState attributes that are not a stage's contribution (set by the command, or by resume).
-NOT_STATE = frozenset({"plan", "out_dir", "quiet", "overwrite", "work_dir", "timings", "resumed"})
+NOT_STATE = frozenset(
+    {"plan", "out_dir", "quiet", "overwrite", "work_dir", "spill_dir", "timings", "resumed"}
+)
 #: Checkpoints of another command's run untouched for this long are removed by any ``dq run``.
 STALE_DAYS = 14
 _CHECKPOINT = re.compile(r"^\d{2,}-.+-[0-9a-f]{16}$")
+#: A streamed run's row store, written by the stage whose checkpoint it is named after.
+ROWS_SUFFIX = ".rows"
 _TEMP = re.compile(r"^\.tmp-(\d+)-[0-9a-f]+$")
 
 
@@ -105,7 +109,8 @@ def _clear(folder: Path, keep: Iterable[str] = ()) -> None:
     for child in folder.iterdir() if folder.is_dir() else []:
         temp = _TEMP.match(child.name)
         dead_temp = temp is not None and not _pid_alive(int(temp.group(1)))
-        if child.name not in keep and (_CHECKPOINT.match(child.name) or dead_temp):
+        name = child.name.removesuffix(ROWS_SUFFIX)  # a row store goes with its checkpoint
+        if name not in keep and (_CHECKPOINT.match(name) or dead_temp):
             shutil.rmtree(child, ignore_errors=True)
 
 
@@ -173,7 +178,11 @@ class Checkpoints:
             if not path.is_dir():
                 break
             try:
-                self._apply(state, stage, checkpoint.read(path, self.keys[i], self.allowed))
+                contents = checkpoint.read(path, self.keys[i], self.allowed)
+                for value in contents.values.values():
+                    if hasattr(value, "verify"):  # a row store: its parts sit beside the checkpoint
+                        value.verify()
+                self._apply(state, stage, contents)
             except (CheckpointError, OSError) as exc:
                 self.policy.say(
                     f"resume: the checkpoint of {stage.name} cannot be used ({exc}); running it again"
@@ -197,11 +206,28 @@ class Checkpoints:
             (work / rel).unlink(missing_ok=True)
         for rel, source in contents.files.items():
             (work / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, work / rel)
+            (work / rel).unlink(missing_ok=True)  # a link must not write through an older file
+            checkpoint.link_or_copy(source, work / rel)
         for name, value in contents.values.items():
             setattr(state, name, value)
         if isinstance(contents.meta.get("seconds"), (int, float)):
             state.timings[stage.name] = contents.meta["seconds"]
+
+    def rows_folder(self, index: int, state: RunState) -> Path | None:
+        """Where stage ``index`` keeps a row store, if it streams: kept with its checkpoint."""
+        if not self.enabled or index >= len(self.stages) - 1:
+            return None
+        return self.folder / (self.names[index] + ROWS_SUFFIX)
+
+    def tidy(self) -> None:
+        """Remove this run's folder if a failed stage left it empty (a row store it removed)."""
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
+
+    def holds(self, folder: Path) -> bool:
+        """Whether ``folder`` (a row store) belongs to a checkpoint of this run that was saved."""
+        checkpoint_name = folder.name.removesuffix(ROWS_SUFFIX)
+        return folder.parent == self.folder and (self.folder / checkpoint_name).is_dir()
 
     def snapshot(self, state: RunState) -> Snapshot:
         values, kept = {}, []
@@ -258,6 +284,7 @@ class Checkpoints:
             return
         self.folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.folder.mkdir(mode=0o700, exist_ok=True)
+        self.folder.chmod(0o700)  # made earlier by a row store, with the default mode
         about = {"written_by": "dq", "rules": state.rule_set.source_path, "input": state.plan.input_spec}
         (self.folder / MARKER).write_text(json.dumps(about) + "\n", encoding="utf-8")
 

@@ -3,21 +3,29 @@
 A :class:`RowStore` holds the considered rows, every column, as LZ4 Arrow IPC parts in input order
 (``row_index`` ascending). The run state keeps lean frames (every column but the long texts); a
 stage that needs the texts asks :meth:`RowStore.gather` for them in the lean frame's order, a
-batch at a time. Rows wanted in input order stream straight from the parts; any other order (the
-splitter's shuffles) goes through an external bucket sort: each part's wanted rows are appended
-to the bucket of their output position, then each bucket is read, sorted and handed out. A
-gather's buckets are kept for the next gather of the same order (render, token count and write
-all read train in the same order), so the sort runs once per order.
+batch at a time. Rows wanted in input order stream straight from the parts, and so does a gather
+of at most one batch in any order (fetched in input order, then reordered in memory). Any other
+order (the splitter's shuffles) goes through an external bucket sort: each part's wanted rows are
+appended to the bucket of their output position, then each bucket is read, sorted and handed
+out. Orders announced with :meth:`RowStore.expect` (the run's train, val and rejected rows) are
+sorted together in one pass over the parts, and a sort is kept for the next gather of the same
+order (render, token count and write all read train in the same order), so each part is read
+once for all of them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+
+from dq.data.reader import file_sha256
 
 #: Rows per part written while loading, and per batch handed out.
 PART_ROWS = 250_000
@@ -29,6 +37,7 @@ class _Sorted:
 
     order: pl.Series
     size: int
+    columns: tuple[str, ...]
     buckets: list[list[Path]]
 
 
@@ -40,7 +49,10 @@ class RowStore:
     parts: list[Path] = field(default_factory=list)
     height: int = 0
     columns: tuple[str, ...] = ()
+    #: sha256 of each part, so that a resumed run can trust a store it did not write itself.
+    digests: list[str] = field(default_factory=list)
     _sorted: list[_Sorted] = field(default_factory=list)
+    _expected: list[pl.Series] = field(default_factory=list)
 
     def append(self, frame: pl.DataFrame) -> None:
         """Add rows (``row_index`` above every row already held)."""
@@ -48,15 +60,67 @@ class RowStore:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{len(self.parts):06d}.arrow"
-        frame.write_ipc(path, compression="lz4")
+        buffer = io.BytesIO()
+        frame.write_ipc(buffer, compression="lz4")
+        path.write_bytes(buffer.getbuffer())
+        self.digests.append(hashlib.sha256(buffer.getbuffer()).hexdigest())
         self.parts.append(path)
         self.height += frame.height
         self.columns = tuple(frame.columns)
 
-    def batches(self) -> Iterator[pl.DataFrame]:
-        """Every held row, in input order, one part at a time."""
-        for path in self.parts:
-            yield pl.read_ipc(path)
+    def __getstate__(self) -> dict[str, object]:
+        """What a checkpoint keeps: the parts, never the sorts (temp files of one process)."""
+        return {**vars(self), "_sorted": [], "_expected": []}
+
+    def verify(self) -> None:
+        """Raise OSError unless every part is on disk as written; drop sorts of an earlier process."""
+        if len(self.digests) != len(self.parts):
+            raise OSError("the row store lists parts without their sha256")
+        for path, digest in zip(self.parts, self.digests, strict=True):
+            if file_sha256(path) != digest:
+                raise OSError(f"{path.name} of the row store differs from when it was written")
+        for folder in self.folder.glob("sorted-*"):
+            shutil.rmtree(folder)
+
+    def extend(self, frames: Iterable[pl.DataFrame]) -> None:
+        """:meth:`append` every frame, each written on a second thread while the next one is
+        made (reading the input and writing LZ4 both release the GIL)."""
+        with ThreadPoolExecutor(1, thread_name_prefix="dq-rowstore") as writer:
+            pending: Future[None] | None = None
+            for frame in frames:
+                if pending is not None:
+                    pending.result()  # one part in flight
+                pending = writer.submit(self.append, frame)
+            if pending is not None:
+                pending.result()
+
+    def batches(self, columns: Sequence[str] | None = None) -> Iterator[pl.DataFrame]:
+        """Every held row (``columns`` of it, or all), in input order, one part at a time.
+
+        The next part is read on a second thread while the caller works on this one (reading
+        releases the GIL): one more part in memory, and the read time mostly hidden.
+        """
+        wanted = list(columns) if columns is not None else None
+        with ThreadPoolExecutor(1, thread_name_prefix="dq-rowstore") as reader:
+            ahead: Future[pl.DataFrame] | None = None
+            for number, path in enumerate(self.parts):
+                part = ahead.result() if ahead is not None else pl.read_ipc(path, columns=wanted)
+                following = self.parts[number + 1] if number + 1 < len(self.parts) else None
+                ahead = reader.submit(pl.read_ipc, following, columns=wanted) if following else None
+                yield part
+
+    def expect(self, orders: Sequence[pl.Series]) -> None:
+        """Orders the run will gather: the next bucket sort sorts them too, in the same pass.
+
+        An order in input order is worth sorting only when it is a small share of the rows
+        (the rejected rows): reading its buckets then beats reading every part again.
+        """
+        known = [s.order for s in self._sorted] + self._expected
+        for order in orders:
+            sorted_share = order.is_sorted() and order.len() * 2 > self.height
+            if order.len() and not sorted_share and not any(k.equals(order) for k in known):
+                self._expected.append(order)
+                known.append(order)
 
     def gather(
         self, row_index: pl.Series, columns: list[str], batch_rows: int = PART_ROWS
@@ -64,16 +128,47 @@ class RowStore:
         """``columns`` of the rows ``row_index`` names, in that order, ``batch_rows`` at a time."""
         if not row_index.len():
             return
-        if row_index.is_sorted():
+        done = self._find(row_index, columns, batch_rows)
+        if done is None and self._is_expected(row_index):
+            orders = [row_index, *(o for o in self._expected if not o.equals(row_index))]
+            self._expected = []
+            self._sorted += self._bucket_sort(orders, columns, batch_rows)
+            done = self._sorted[-len(orders)]
+        if done is not None:
+            for files in done.buckets:
+                if files:
+                    yield pl.concat([pl.read_ipc(p) for p in files]).sort("_out").select(columns)
+        elif row_index.is_sorted():
             yield from self._in_input_order(row_index, columns, batch_rows)
-            return
-        done = next((s for s in self._sorted if s.size == batch_rows and s.order.equals(row_index)), None)
-        if done is None:
-            done = self._bucket_sort(row_index, batch_rows)
-        for files in done.buckets:
-            bucket = pl.concat([pl.read_ipc(p) for p in files]) if files else None
-            if bucket is not None:
-                yield bucket.sort("_out").select(columns)
+        elif row_index.len() <= batch_rows:  # one batch: fetched in input order, reordered here
+            yield self._one_batch(row_index, columns)
+        else:
+            self._sorted += self._bucket_sort([row_index], columns, batch_rows)
+            yield from self.gather(row_index, columns, batch_rows)
+
+    def _is_expected(self, row_index: pl.Series) -> bool:
+        return any(o.equals(row_index) for o in self._expected)
+
+    def _find(self, row_index: pl.Series, columns: list[str], batch_rows: int) -> _Sorted | None:
+        return next(
+            (
+                s
+                for s in self._sorted
+                if s.size == batch_rows and set(columns) <= set(s.columns) and s.order.equals(row_index)
+            ),
+            None,
+        )
+
+    def _one_batch(self, row_index: pl.Series, columns: list[str]) -> pl.DataFrame:
+        wanted = row_index.cast(pl.Int64).sort()
+        fetched = list(self._in_input_order(wanted, self._with_row_index(columns), wanted.len()))
+        found = pl.concat(fetched).with_columns(pl.col("row_index").cast(pl.Int64)) if fetched else None
+        order = pl.DataFrame({"row_index": row_index.cast(pl.Int64)}).with_row_index("_out")
+        if found is None:
+            found = pl.DataFrame({"row_index": []}, schema={"row_index": pl.Int64})
+        joined = order.join(found.select("row_index", *[c for c in columns if c != "row_index"]),
+                            on="row_index", how="left")  # fmt: skip
+        return joined.sort("_out").select(columns)
 
     def _in_input_order(
         self, row_index: pl.Series, columns: list[str], batch_rows: int
@@ -81,7 +176,7 @@ class RowStore:
         wanted = row_index.cast(pl.Int64).implode()
         pending: list[pl.DataFrame] = []
         held = 0
-        for part in self.batches():
+        for part in self.batches(self._with_row_index(columns)):
             # Compacted: the filtered strings would otherwise keep the whole part's text buffers
             # alive while the batch fills (measured: 2 GB for the rejected rows of 4M).
             rows = compact_strings(
@@ -96,29 +191,51 @@ class RowStore:
         if held:
             yield pl.concat(pending)
 
-    def _bucket_sort(self, row_index: pl.Series, batch_rows: int) -> _Sorted:
-        """Scatter the wanted rows of each part to the bucket of their output position."""
+    @staticmethod
+    def _with_row_index(columns: list[str]) -> list[str]:
+        return columns if "row_index" in columns else ["row_index", *columns]
+
+    def _bucket_sort(self, orders: list[pl.Series], columns: list[str], batch_rows: int) -> list[_Sorted]:
+        """One pass over the parts: each wanted row goes to the bucket of its position in its order."""
         where = self.folder / f"sorted-{len(self._sorted)}"
         where.mkdir(parents=True)
-        count = -(-row_index.len() // batch_rows)
-        buckets: list[list[Path]] = [[] for _ in range(count)]
-        positions = pl.DataFrame({"row_index": row_index.cast(pl.Int64)}).with_row_index("_out")
-        for number, part in enumerate(self.batches()):
-            found = part.with_columns(pl.col("row_index").cast(pl.Int64)).join(
-                positions, on="row_index", how="inner"
-            )
-            found = found.with_columns(_bucket=pl.col("_out") // batch_rows)
-            for (bucket,), rows in found.partition_by("_bucket", as_dict=True).items():
-                path = where / f"{bucket:06d}-{number:06d}.arrow"
-                rows.drop("_bucket").write_ipc(path, compression="lz4")
-                buckets[int(bucket)].append(path)  # type: ignore[call-overload]
-        done = _Sorted(row_index, batch_rows, buckets)
-        self._sorted.append(done)
+        done = [
+            _Sorted(order, batch_rows, tuple(columns), [[] for _ in range(-(-order.len() // batch_rows))])
+            for order in orders
+        ]
+        positions = pl.concat(
+            pl.DataFrame({"_key": order.cast(pl.Int64)})
+            .with_row_index("_out")
+            .with_columns(_order=pl.lit(number, pl.UInt32))
+            for number, order in enumerate(orders)
+        )
+        with ThreadPoolExecutor(1, thread_name_prefix="dq-buckets") as writer:
+            writing: list[Future[None]] = []
+            for number, part in enumerate(self.batches(self._with_row_index(columns))):
+                found = part.with_columns(_key=pl.col("row_index").cast(pl.Int64)).join(
+                    positions, on="_key", how="inner"
+                )
+                keyed = found.with_columns(_bucket=pl.col("_out") // batch_rows).partition_by(
+                    "_order", "_bucket", as_dict=True
+                )
+                for future in writing:  # the previous part's buckets: at most one part in flight
+                    future.result()
+                writing = []
+                for (order, bucket), rows in sorted(keyed.items()):  # type: ignore[type-var]
+                    path = where / f"{order}-{bucket:06d}-{number:06d}.arrow"
+                    done[int(order)].buckets[int(bucket)].append(path)  # type: ignore[call-overload]
+                    writing.append(writer.submit(_write, rows.select("_out", *columns), path))
+            for future in writing:
+                future.result()
         return done
 
     def remove(self) -> None:
         """Delete the store's folder (dq created it; it holds only what the store wrote)."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write(frame: pl.DataFrame, path: Path) -> None:
+    frame.write_ipc(path, compression="lz4")
 
 
 def compact(strings: pl.Series) -> pl.Series:

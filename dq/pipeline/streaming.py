@@ -15,7 +15,7 @@ lean frame's order. The outputs are byte-identical to the in-memory path (tested
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -85,11 +85,20 @@ def load_streamed(state: RunState, store_folder: Path) -> None:
     plan = state.plan
     path, columns = _input(state)
     store = RowStore(store_folder)
-    offset = 0
-    for batch in reader.iter_file_batches(path, columns, PART_ROWS):
-        rows = batch.with_row_index("row_index", offset=offset)
-        offset += batch.height
-        store.append(apply_skips(rows, plan.skip_rules) if plan.skip_rules else rows)
+    read = [0]  # rows read so far
+
+    def parts() -> Iterator[pl.DataFrame]:
+        for batch in reader.iter_file_batches(path, columns, PART_ROWS):
+            rows = batch.with_row_index("row_index", offset=read[0])
+            read[0] += batch.height
+            yield apply_skips(rows, plan.skip_rules) if plan.skip_rules else rows
+
+    try:
+        store.extend(parts())
+    except BaseException:  # a bad row, Ctrl-C: the store may sit beside checkpoints, not in a temp folder
+        store.remove()
+        raise
+    offset = read[0]
     if offset == 0:
         store.remove()
         raise DqError(f"{path}: empty input (no rows)")
