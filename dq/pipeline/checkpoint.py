@@ -4,7 +4,8 @@ A checkpoint folder holds::
 
     values.pkl       the attributes, pickled; every Polars frame or series anywhere in them is
                      written apart as Arrow IPC (frames/N.arrow, LZ4) and pickled as a reference
-    frames/N.arrow
+    frames/N.arrow   string columns that repeat values are codes into one dictionary per column
+    frames/dictionary-N.arrow   name, shared by the checkpoint's frames (dq.pipeline.shared_strings)
     files/REL        the files the stage wrote into the run's work folder (REL as there)
     checkpoint.json  what the folder is (its key, the stage), the sha256 of every file above, the
                      files and folders the stage made or removed, and its timing; written last
@@ -37,11 +38,13 @@ from typing import Any
 import polars as pl
 
 from dq.data.reader import file_sha256
+from dq.pipeline import shared_strings
+from dq.pipeline.shared_strings import StringPool
 
 META = "checkpoint.json"
 VALUES = "values.pkl"
 #: Layout version of a checkpoint folder: a different one is never read.
-FORMAT = 1
+FORMAT = 2
 #: Top-level modules whose classes a checkpoint may name (the plan's component modules are added).
 ALLOWED_MODULES = frozenset(
     {"dq", "dq_stages", "dq_reports", "polars", "pydantic", "pydantic_core", "numpy", "pathlib", "datetime"}
@@ -65,11 +68,15 @@ def is_frame(obj: object) -> bool:
 class _Pickler(pickle.Pickler):
     """Pickles frames as references: written to ``frames`` when given, else kept (fingerprints)."""
 
-    def __init__(self, buffer: io.BytesIO, frames: Path | None) -> None:
+    def __init__(
+        self, buffer: io.BytesIO, frames: Path | None, dictionaries: dict[str, pl.Series] | None = None
+    ) -> None:
         super().__init__(buffer, protocol=pickle.HIGHEST_PROTOCOL)
         self.frames = frames
+        self.dictionaries = dictionaries or {}
         self.kept: list[Any] = []
         self.names: dict[int, str] = {}
+        self.encoded: dict[int, list[str]] = {}
 
     def persistent_id(self, obj: Any) -> Any:
         if not is_frame(obj):
@@ -83,18 +90,24 @@ class _Pickler(pickle.Pickler):
             return (kind, id(obj), obj.shape, repr(schema))
         if id(obj) not in self.names:
             name = f"{len(self.names)}.arrow"
-            frame = obj.to_frame() if isinstance(obj, pl.Series) else obj
+            frame, encoded = shared_strings.encode(_as_frame(obj), self.dictionaries)
             frame.write_ipc(self.frames / name, compression="lz4")
             self.names[id(obj)] = name
             self.kept.append(obj)
-        return (kind, self.names[id(obj)])
+            self.encoded[id(obj)] = encoded
+        return (kind, self.names[id(obj)], self.encoded[id(obj)])
+
+
+def _as_frame(obj: pl.DataFrame | pl.Series) -> pl.DataFrame:
+    return obj.to_frame() if isinstance(obj, pl.Series) else obj
 
 
 class _Unpickler(pickle.Unpickler):
-    def __init__(self, data: bytes, frames: Path, allowed: frozenset[str]) -> None:
+    def __init__(self, data: bytes, frames: Path, allowed: frozenset[str], pool: StringPool) -> None:
         super().__init__(io.BytesIO(data))
-        self.frames, self.allowed = frames, allowed
+        self.frames, self.allowed, self.pool = frames, allowed, pool
         self.loaded: dict[str, Any] = {}
+        self.dictionaries: dict[str, pl.Series] | None = None
 
     def find_class(self, module: str, name: str) -> Any:
         top = module.split(".", 1)[0]
@@ -105,11 +118,25 @@ class _Unpickler(pickle.Unpickler):
         raise CheckpointError(f"names {module}.{name}, which a checkpoint may not hold")
 
     def persistent_load(self, pid: Any) -> Any:
-        kind, name = pid
+        kind, name, encoded = pid
         if name not in self.loaded:
             frame = pl.read_ipc(self.frames / name)  # LZ4: decompressed into memory, never mapped
+            if encoded:
+                if self.dictionaries is None:
+                    self.dictionaries = _read_dictionaries(self.frames)
+                frame = self.pool.decode(frame, {c: self.dictionaries[c] for c in encoded})
             self.loaded[name] = frame.to_series() if kind == "series" else frame
         return self.loaded[name]
+
+
+def _write_dictionaries(frames: Path, dictionaries: dict[str, pl.Series]) -> None:
+    for number, (name, values) in enumerate(dictionaries.items()):
+        values.to_frame(name).write_ipc(frames / f"dictionary-{number}.arrow", compression="lz4")
+
+
+def _read_dictionaries(frames: Path) -> dict[str, pl.Series]:
+    tables = (pl.read_ipc(p) for p in sorted(frames.glob("dictionary-*.arrow")))
+    return {t.columns[0]: t.to_series().rechunk() for t in tables}
 
 
 def fingerprint(value: Any) -> tuple[bytes | None, list[Any]]:
@@ -153,8 +180,11 @@ def link_or_copy(source: Path, target: Path) -> None:
 def write(folder: Path, contents: Contents) -> None:
     """Write ``contents`` into the new folder ``folder``; checkpoint.json (with every sha256) last."""
     (folder / "frames").mkdir(parents=True)
+    _, frames = fingerprint(contents.values)  # every frame, to share their repeated strings
+    dictionaries = shared_strings.repeated_columns(_as_frame(f) for f in frames)
+    _write_dictionaries(folder / "frames", dictionaries)
     buffer = io.BytesIO()
-    pickler = _Pickler(buffer, folder / "frames")
+    pickler = _Pickler(buffer, folder / "frames", dictionaries)
     pickler.dump(contents.values)
     (folder / VALUES).write_bytes(buffer.getvalue())
     for rel, source in contents.files.items():
@@ -174,8 +204,13 @@ def write(folder: Path, contents: Contents) -> None:
     (folder / META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def read(folder: Path, key: str, allowed: Iterable[str] = ()) -> Contents:
-    """The contents of a checkpoint folder, checked whole; CheckpointError when it cannot be used."""
+def read(
+    folder: Path, key: str, allowed: Iterable[str] = (), pool: StringPool | None = None
+) -> Contents:
+    """The contents of a checkpoint folder, checked whole; CheckpointError when it cannot be used.
+
+    Checkpoints read with one ``pool`` share the strings their frames repeat (see
+    :mod:`dq.pipeline.shared_strings`)."""
     try:
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -193,7 +228,8 @@ def read(folder: Path, key: str, allowed: Iterable[str] = ()) -> Contents:
     except OSError as exc:
         raise CheckpointError(f"unreadable: {exc.strerror or exc}") from None
     try:
-        values = _Unpickler(data, folder / "frames", ALLOWED_MODULES | set(allowed)).load()
+        unpickler = _Unpickler(data, folder / "frames", ALLOWED_MODULES | set(allowed), pool or StringPool())
+        values = unpickler.load()
     except CheckpointError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure to load means: run the stage again

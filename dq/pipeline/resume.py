@@ -33,6 +33,7 @@ from dq.api.run import Plan, RunState, Stage
 from dq.pipeline import checkpoint
 from dq.pipeline.checkpoint import CheckpointError, Contents, fingerprint
 from dq.pipeline.plan import RunOptions
+from dq.pipeline.shared_strings import StringPool
 from dq.pipeline.run_keys import cache_root, components, identity, run_key, stage_keys
 
 MARKER = ".dq-checkpoints"
@@ -173,12 +174,13 @@ class Checkpoints:
             self.enabled = False
             return 0
         reused: list[int] = []
+        pool = StringPool()  # the restored frames share their repeated strings, as the run's did
         for i, stage in enumerate(self.stages[:-1] if self.policy.resume else ()):
             path = self.folder / self.names[i]
             if not path.is_dir():
                 break
             try:
-                contents = checkpoint.read(path, self.keys[i], self.allowed)
+                contents = checkpoint.read(path, self.keys[i], self.allowed, pool)
                 for value in contents.values.values():
                     if hasattr(value, "verify"):  # a row store: its parts sit beside the checkpoint
                         value.verify()
