@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 from click.testing import Result
@@ -21,6 +22,7 @@ from dq.pipeline import checkpoint
 from dq.pipeline.checkpoint import CheckpointError, Contents
 from dq.pipeline.resume import MARKER, prune_stale
 from dq.pipeline.run_keys import cache_root, stage_keys
+from dq.pipeline.shared_strings import StringPool
 from dq_stages.gate import GateStage
 from tests.conftest import ROOT, STRICT
 from tests.helpers import dq
@@ -278,6 +280,35 @@ def test_checkpoint_round_trip_and_what_it_refuses(tmp_path: Path) -> None:
     checkpoint.write(tmp_path / "bad", Contents({"x": NotAllowed()}, meta={"key": "k"}))
     with pytest.raises(CheckpointError, match="may not hold"):
         checkpoint.read(tmp_path / "bad", "k")
+
+
+def test_checkpointed_frames_share_their_repeated_strings(tmp_path: Path) -> None:
+    """Repeated strings (a streamed run's lean frames: views onto one table of distinct texts) are
+    written as codes into one dictionary, not the table once per chunk; restored, they decode to equal frames whose
+    strings come from one table per column name, across checkpoints read with one pool."""
+    rng = np.random.default_rng(0)
+    texts = pl.Series("problem", [f"a problem of some length, number {i}" for i in range(5_000)]).rechunk()
+    batches = [
+        pl.DataFrame({"row_index": np.arange(b * 4_000, (b + 1) * 4_000), "problem": texts.gather(rng.integers(0, 5_000, 4_000))})
+        for b in range(8)
+    ]  # fmt: skip
+    accepted = pl.concat(batches, rechunk=False).with_columns(
+        problem=pl.when(pl.col("row_index") % 101 == 0).then(None).otherwise(pl.col("problem")),
+        source=pl.lit("gsm8k"),
+    )
+    train, val = accepted.slice(0, 28_000), accepted.slice(28_000)
+    checkpoint.write(tmp_path / "curate", Contents({"accepted": accepted}, meta={"key": "c"}))
+    checkpoint.write(tmp_path / "split", Contents({"train": train, "val": val}, meta={"key": "s"}))
+    written = pl.read_ipc(tmp_path / "curate/frames/0.arrow")
+    assert written.schema["problem"] == pl.UInt32 and written.schema["row_index"] == pl.Int64  # codes
+    pool = StringPool()
+    curate = checkpoint.read(tmp_path / "curate", "c", pool=pool).values
+    split = checkpoint.read(tmp_path / "split", "s", pool=pool).values
+    assert curate["accepted"].equals(accepted) and curate["accepted"].schema == accepted.schema
+    assert split["train"].equals(train) and split["val"].equals(val)
+    distinct = accepted["problem"].drop_nulls().n_unique()
+    assert pool.tables["problem"].len() == distinct  # split's dictionary, a subset, added nothing
+    assert pool.tables["source"].to_list() == ["gsm8k"]
 
 
 def test_checkpoints_live_under_dq_cache_dir_unless_dq_checkpoint_dir_says(

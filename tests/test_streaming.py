@@ -176,6 +176,28 @@ def test_row_store_gathers_any_order(tmp_path: Path) -> None:
     assert not (tmp_path / "store").exists()
 
 
+def test_row_store_sorts_the_expected_orders_in_one_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = rows(1000)
+    store = RowStore(tmp_path / "store")
+    store.extend(frame.slice(start, 97) for start in range(0, 1000, 97))
+    assert len(store.parts) == 11 and len(store.digests) == 11
+    shuffled = pl.Series(np.random.default_rng(2).permutation(1000))
+    train, val, rejected = frame[shuffled[:700]], frame[shuffled[700:900]], frame[100:160]
+    store.expect([train["row_index"], val["row_index"], rejected["row_index"], frame["row_index"]])
+    reads = []
+    monkeypatch.setattr(RowStore, "batches", lambda self, columns=None: reads.append(1) or iter(
+        [pl.read_ipc(p, columns=list(columns) if columns else None) for p in self.parts]))  # fmt: skip
+    for wanted in (train, val, rejected, train):
+        got = pl.concat(list(store.gather(wanted["row_index"], ["text"], 128)))
+        assert got["text"].to_list() == wanted["text"].to_list()
+    assert len(reads) == 1 and len(store._sorted) == 3  # one pass; all rows in input order: not sorted
+    small = frame[shuffled[:50]]  # one batch in any order: read in input order, reordered in memory
+    assert pl.concat(list(store.gather(small["row_index"], ["text"], 128)))["text"].equals(small["text"])
+    assert len(reads) == 2 and len(store._sorted) == 3
+
+
 def test_memory_sizes() -> None:
     assert parse_size("8G") == 8 << 30
     assert parse_size("512m") == 512 << 20

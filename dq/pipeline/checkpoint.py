@@ -204,9 +204,7 @@ def write(folder: Path, contents: Contents) -> None:
     (folder / META).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def read(
-    folder: Path, key: str, allowed: Iterable[str] = (), pool: StringPool | None = None
-) -> Contents:
+def read(folder: Path, key: str, allowed: Iterable[str] = (), pool: StringPool | None = None) -> Contents:
     """The contents of a checkpoint folder, checked whole; CheckpointError when it cannot be used.
 
     Checkpoints read with one ``pool`` share the strings their frames repeat (see

@@ -33,8 +33,8 @@ from dq.api.run import Plan, RunState, Stage
 from dq.pipeline import checkpoint
 from dq.pipeline.checkpoint import CheckpointError, Contents, fingerprint
 from dq.pipeline.plan import RunOptions
-from dq.pipeline.shared_strings import StringPool
 from dq.pipeline.run_keys import cache_root, components, identity, run_key, stage_keys
+from dq.pipeline.shared_strings import StringPool
 
 MARKER = ".dq-checkpoints"
 #: RunState attributes that are not a stage's contribution (set by the command, or by resume).
