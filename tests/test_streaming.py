@@ -4,6 +4,10 @@ same bytes as the in-memory run; the row store hands rows back in any order."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +149,45 @@ def test_a_killed_streamed_run_resumes_without_reading_its_input_again(
     assert "checkpoint of dq.load cannot be used (part-000002.arrow of the row store differs" in result.stderr
     assert tree(tmp_path / "again").keys() == tree(tmp_path / "memory").keys()
     assert (tmp_path / "again/raw/train.jsonl").read_bytes() == memory["raw/train.jsonl"]
+
+
+KILL_IN_LOAD = """
+import os, signal, sys
+import dq.pipeline.rowstore, dq.pipeline.streaming
+dq.pipeline.streaming.PART_ROWS = 700
+append = dq.pipeline.rowstore.RowStore.append
+def append_then_die(self, frame):
+    append(self, frame)
+    if len(self.parts) == 2:
+        os.kill(os.getpid(), signal.SIGKILL)
+dq.pipeline.rowstore.RowStore.append = append_then_die
+from dq.cli.main import main
+sys.argv = ["dq", *sys.argv[1:]]
+main()
+"""
+
+
+def test_a_run_killed_while_writing_its_row_store_is_cleaned_up_by_its_rerun(
+    corpus: dict[str, Path], tmp_path: Path
+) -> None:
+    data, runs = corpus["data"], tmp_path / "runs"
+    args: list[str | Path] = ["run", "--rules", NEAR, "--input", corpus["parquet"], "--memory", "1K"]
+    args += [f"--benchmark={n}={data / n / 'test.jsonl'}" for n in ("gsm8k", "math", "math500")]
+    env = {"SOURCE_DATE_EPOCH": EPOCH, "DQ_CHECKPOINT_DIR": str(runs)}
+    out = tmp_path / "out"
+    killed = subprocess.run(
+        [sys.executable, "-c", KILL_IN_LOAD, *map(str, args), "--out", str(out), "--quiet"],
+        env={**os.environ, **env}, cwd=ROOT, capture_output=True, timeout=300,
+    )  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()
+    (folder,) = runs.iterdir()
+    assert sorted(p.name for p in folder.iterdir())[0] == ".dq-checkpoints"  # marked as dq's own
+    assert len(list(folder.glob("00-dq.load-*.rows/part-*.arrow"))) == 2
+    result = run_dq(*args, "--out", out, env=env)
+    assert result.exit_code == 1 and "resume: off" not in result.stderr, result.stderr
+    assert not list(runs.iterdir()), "the partial store and the checkpoints are gone once outputs land"
+    assert run(corpus, tmp_path / "memory") == 1
+    assert (out / "raw/train.jsonl").read_bytes() == (tmp_path / "memory/raw/train.jsonl").read_bytes()
 
 
 def rows(n: int) -> pl.DataFrame:

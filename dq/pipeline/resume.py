@@ -219,12 +219,18 @@ class Checkpoints:
         """Where stage ``index`` keeps a row store, if it streams: kept with its checkpoint."""
         if not self.enabled or index >= len(self.stages) - 1:
             return None
+        # Marked now: a run killed while writing its row store leaves a folder dq knows as its own
+        # (its rerun removes the partial store), never one it would refuse to touch.
+        self._make_folder(state)
         return self.folder / (self.names[index] + ROWS_SUFFIX)
 
     def tidy(self) -> None:
-        """Remove this run's folder if a failed stage left it empty (a row store it removed)."""
+        """Remove this run's folder if it holds nothing but its marker (a stage failed before any
+        checkpoint, and removed its row store)."""
         with contextlib.suppress(OSError):
-            self.folder.rmdir()
+            if {p.name for p in self.folder.iterdir()} <= {MARKER}:
+                (self.folder / MARKER).unlink(missing_ok=True)
+                self.folder.rmdir()
 
     def holds(self, folder: Path) -> bool:
         """Whether ``folder`` (a row store) belongs to a checkpoint of this run that was saved."""
