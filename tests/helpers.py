@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from click.testing import CliRunner, Result
 
@@ -12,6 +13,20 @@ from dq.cli.main import cli
 def dq(*args: str | Path, env: dict[str, str] | None = None) -> Result:
     """Run ``dq ARGS`` in-process and return the click result."""
     return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def interrupted_in_gate(monkeypatch: Any, *args: str | Path, env: dict[str, str]) -> Result:
+    """``dq ARGS`` (a ``run``) stopped by Ctrl-C in the gate stage (after load, curate and split)."""
+    from dq_stages.gate import GateStage
+
+    def ctrl_c(self: object, state: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(GateStage, "run", ctrl_c)
+        result = dq(*args, env=env)
+    assert "Aborted" in result.output, result.output
+    return result
 
 
 def tiny_llama(out: Path, max_positions: int) -> Path:

@@ -23,9 +23,8 @@ from dq.pipeline.checkpoint import CheckpointError, Contents
 from dq.pipeline.resume import MARKER, prune_stale
 from dq.pipeline.run_keys import cache_root, stage_keys
 from dq.pipeline.shared_strings import StringPool
-from dq_stages.gate import GateStage
 from tests.conftest import ROOT, STRICT
-from tests.helpers import dq
+from tests.helpers import dq, interrupted_in_gate
 
 EPOCH = "1767225600"
 #: strict.toml without dq.tokens (the slow stage): the same contract, a quicker pipeline.
@@ -76,15 +75,7 @@ def env(cache: Path) -> dict[str, str]:
 
 def interrupted(monkeypatch: pytest.MonkeyPatch, cache: Path, *args: str | Path) -> Result:
     """``dq run ARGS`` interrupted (Ctrl-C) in the gate stage, after load, curate and split."""
-
-    def ctrl_c(self: Stage, state: object) -> None:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(GateStage, "run", ctrl_c)
-        result = dq("run", *args, env=env(cache))
-    assert "Aborted" in result.output, result.output
-    return result
+    return interrupted_in_gate(monkeypatch, "run", *args, env=env(cache))
 
 
 KILL = """

@@ -21,9 +21,9 @@ import dq_reports.contamination
 from dq.cli.options import parse_size
 from dq.pipeline.rowstore import RowStore
 from dq.testing.corpus import openmath_shaped
-from dq_stages.gate import GateStage
 from tests.conftest import ROOT
 from tests.helpers import dq as run_dq
+from tests.helpers import interrupted_in_gate
 
 NEAR = ROOT / "rules" / "near.toml"
 EPOCH = "1767225600"
@@ -106,19 +106,6 @@ def test_streamed_bad_row_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl"]  # no output, no spill, no temp
 
 
-def interrupted_in_gate(monkeypatch: pytest.MonkeyPatch, args: list[str | Path], env: dict[str, str]) -> str:
-    """``dq ARGS`` stopped by Ctrl-C in the gate stage, after load, curate and split; its stderr."""
-
-    def ctrl_c(self: object, state: object) -> None:
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as patch:
-        patch.setattr(GateStage, "run", ctrl_c)
-        result = run_dq(*args, env=env)
-    assert "Aborted" in result.output, result.output
-    return result.stderr
-
-
 def test_a_killed_streamed_run_resumes_without_reading_its_input_again(
     corpus: dict[str, Path], tmp_path: Path, small_batches: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -128,7 +115,7 @@ def test_a_killed_streamed_run_resumes_without_reading_its_input_again(
     args: list[str | Path] = ["run", "--rules", NEAR, "--input", corpus["parquet"], "--memory", "1K"]
     args += [f"--benchmark={n}={data / n / 'test.jsonl'}" for n in ("gsm8k", "math", "math500")]
     env = {"SOURCE_DATE_EPOCH": EPOCH, "DQ_CHECKPOINT_DIR": str(runs)}
-    stderr = interrupted_in_gate(monkeypatch, [*args, "--out", tmp_path / "first"], env)
+    stderr = interrupted_in_gate(monkeypatch, *args, "--out", tmp_path / "first", env=env).stderr
     assert "3 completed stage(s) checkpointed" in stderr
     (store,) = runs.glob("*/00-dq.load-*.rows")
     assert len(list(store.glob("part-*.arrow"))) == 5  # 3000 rows, 700 a part
@@ -141,7 +128,7 @@ def test_a_killed_streamed_run_resumes_without_reading_its_input_again(
     assert manifest == json.loads(memory.pop("manifest.json")) and resumed == memory
     assert not list(runs.iterdir()), "checkpoints and the row store are removed once the outputs land"
 
-    interrupted_in_gate(monkeypatch, [*args, "--out", tmp_path / "again"], env)
+    interrupted_in_gate(monkeypatch, *args, "--out", tmp_path / "again", env=env)
     (store,) = runs.glob("*/00-dq.load-*.rows")
     part = store / "part-000002.arrow"
     part.write_bytes(part.read_bytes()[:-8])  # a truncated part: the load stage runs again

@@ -75,8 +75,7 @@ class _Pickler(pickle.Pickler):
         self.frames = frames
         self.dictionaries = dictionaries or {}
         self.kept: list[Any] = []
-        self.names: dict[int, str] = {}
-        self.encoded: dict[int, list[str]] = {}
+        self.names: dict[int, tuple[str, list[str]]] = {}  # id -> file, its encoded columns
 
     def persistent_id(self, obj: Any) -> Any:
         if not is_frame(obj):
@@ -92,10 +91,9 @@ class _Pickler(pickle.Pickler):
             name = f"{len(self.names)}.arrow"
             frame, encoded = shared_strings.encode(_as_frame(obj), self.dictionaries)
             frame.write_ipc(self.frames / name, compression="lz4")
-            self.names[id(obj)] = name
+            self.names[id(obj)] = (name, encoded)
             self.kept.append(obj)
-            self.encoded[id(obj)] = encoded
-        return (kind, self.names[id(obj)], self.encoded[id(obj)])
+        return (kind, *self.names[id(obj)])
 
 
 def _as_frame(obj: pl.DataFrame | pl.Series) -> pl.DataFrame:

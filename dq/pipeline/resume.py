@@ -33,6 +33,7 @@ from dq.api.run import Plan, RunState, Stage
 from dq.pipeline import checkpoint
 from dq.pipeline.checkpoint import CheckpointError, Contents, fingerprint
 from dq.pipeline.plan import RunOptions
+from dq.pipeline.rowstore import RowStore
 from dq.pipeline.run_keys import cache_root, components, identity, run_key, stage_keys
 from dq.pipeline.shared_strings import StringPool
 
@@ -182,7 +183,7 @@ class Checkpoints:
             try:
                 contents = checkpoint.read(path, self.keys[i], self.allowed, pool)
                 for value in contents.values.values():
-                    if hasattr(value, "verify"):  # a row store: its parts sit beside the checkpoint
+                    if isinstance(value, RowStore):  # its parts sit beside the checkpoint
                         value.verify()
                 self._apply(state, stage, contents)
             except (CheckpointError, OSError) as exc:

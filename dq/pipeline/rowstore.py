@@ -129,7 +129,9 @@ class RowStore:
         if not row_index.len():
             return
         done = self._find(row_index, columns, batch_rows)
-        if done is None and self._is_expected(row_index):
+        expected = any(o.equals(row_index) for o in self._expected)
+        readable = row_index.is_sorted() or row_index.len() <= batch_rows  # straight from the parts
+        if done is None and (expected or not readable):
             orders = [row_index, *(o for o in self._expected if not o.equals(row_index))]
             self._expected = []
             self._sorted += self._bucket_sort(orders, columns, batch_rows)
@@ -140,14 +142,8 @@ class RowStore:
                     yield pl.concat([pl.read_ipc(p) for p in files]).sort("_out").select(columns)
         elif row_index.is_sorted():
             yield from self._in_input_order(row_index, columns, batch_rows)
-        elif row_index.len() <= batch_rows:  # one batch: fetched in input order, reordered here
+        else:  # one batch: fetched in input order, reordered here
             yield self._one_batch(row_index, columns)
-        else:
-            self._sorted += self._bucket_sort([row_index], columns, batch_rows)
-            yield from self.gather(row_index, columns, batch_rows)
-
-    def _is_expected(self, row_index: pl.Series) -> bool:
-        return any(o.equals(row_index) for o in self._expected)
 
     def _find(self, row_index: pl.Series, columns: list[str], batch_rows: int) -> _Sorted | None:
         return next(
@@ -224,7 +220,8 @@ class RowStore:
                 for (order, bucket), rows in sorted(keyed.items()):  # type: ignore[type-var]
                     path = where / f"{order}-{bucket:06d}-{number:06d}.arrow"
                     done[int(order)].buckets[int(bucket)].append(path)  # type: ignore[call-overload]
-                    writing.append(writer.submit(_write, rows.select("_out", *columns), path))
+                    frame = rows.select("_out", *columns)
+                    writing.append(writer.submit(frame.write_ipc, path, compression="lz4"))
             for future in writing:
                 future.result()
         return done
@@ -232,10 +229,6 @@ class RowStore:
     def remove(self) -> None:
         """Delete the store's folder (dq created it; it holds only what the store wrote)."""
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def _write(frame: pl.DataFrame, path: Path) -> None:
-    frame.write_ipc(path, compression="lz4")
 
 
 def compact(strings: pl.Series) -> pl.Series:

@@ -85,12 +85,13 @@ def load_streamed(state: RunState, store_folder: Path) -> None:
     plan = state.plan
     path, columns = _input(state)
     store = RowStore(store_folder)
-    read = [0]  # rows read so far
+    offset = 0  # rows read so far
 
     def parts() -> Iterator[pl.DataFrame]:
+        nonlocal offset
         for batch in reader.iter_file_batches(path, columns, PART_ROWS):
-            rows = batch.with_row_index("row_index", offset=read[0])
-            read[0] += batch.height
+            rows = batch.with_row_index("row_index", offset=offset)
+            offset += batch.height
             yield apply_skips(rows, plan.skip_rules) if plan.skip_rules else rows
 
     try:
@@ -98,7 +99,6 @@ def load_streamed(state: RunState, store_folder: Path) -> None:
     except BaseException:  # a bad row, Ctrl-C: the store may sit beside checkpoints, not in a temp folder
         store.remove()
         raise
-    offset = read[0]
     if offset == 0:
         store.remove()
         raise DqError(f"{path}: empty input (no rows)")
