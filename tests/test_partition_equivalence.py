@@ -15,14 +15,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-import dq_stages.curate
 from dq.contamination import leakage
 from dq.contamination.near import MinHashCheck
 from dq.data.benchmarks import load_benchmarks
 from dq.data.reader import read_input
 from dq.engine import SerialEngine, using
 from dq.engine import partition as part
-from dq.pipeline.curation import apply_rules
+from dq.pipeline.curation import apply_rules, with_row_ids
 from dq.pipeline.execute import run_pipeline
 from dq.pipeline.plan import RunOptions, build_plan
 from dq.plugins import make_plugin_manager
@@ -114,7 +113,7 @@ def test_near_components_equal_local(corpus: Corpus) -> None:
 
 
 def test_leakage_gate_and_split_equal_local(corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> None:
-    accepted = with_canonical(dq_stages.curate.with_row_ids(corpus.result.accepted))
+    accepted = with_canonical(with_row_ids(corpus.result.accepted))
     val = accepted.filter(pl.int_range(accepted.height) % 10 == 0)  # a split that leaks on purpose
     train = accepted.filter(pl.int_range(accepted.height) % 10 != 0)
     want_overlap = leakage.near_overlap(train, val, 0.7)

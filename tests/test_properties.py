@@ -125,7 +125,7 @@ def test_non_portable_regexes_fall_back_to_python(batch: list[str]) -> None:
 
 @given(st.lists(st.tuples(texts, texts, texts), min_size=1, max_size=20))
 def test_duckdb_row_ids_equal_the_reference(rows: list[tuple[str, str, str]]) -> None:
-    from dq_stages.curate import with_row_ids
+    from dq.pipeline.curation import with_row_ids
 
     frame = pl.DataFrame(rows, schema=["source", "problem", "expected_answer"], orient="row")
     assert with_row_ids(frame)["row_id"].to_list() == [ref.row_id(*r) for r in rows]

@@ -8,7 +8,9 @@ rows are counted nowhere. Every rule that fires on a row is also recorded in a v
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -26,6 +28,57 @@ class CurateResult:
     accepted: pl.DataFrame
     rejected: pl.DataFrame
     verdicts: pl.DataFrame
+
+
+#: What curates one batch: :func:`apply_rules`, or an engine's partitioned twin.
+Curate = Callable[[pl.DataFrame, Sequence[BoundRule], Sequence[BoundRule]], CurateResult]
+#: Rows per batch when the rules run on several threads.
+BATCH_ROWS = 250_000
+
+
+def curate_threads() -> int:
+    """Batches curated at once: one per core, up to 4 (each holds one more batch in memory).
+
+    The rules' Polars kernels mostly work one column on one core, so batches side by side use
+    the others (measured on 2 cores: 4 x 250k OpenMath-shaped rows, rules and row ids, 7.4 s
+    one batch at a time, 4.0 s two at a time).
+    """
+    return max(1, min(os.cpu_count() or 1, 4))
+
+
+def curate_batches(
+    batches: Iterable[pl.DataFrame],
+    rules: Sequence[BoundRule],
+    skips: Sequence[BoundRule],
+    curate: Curate | None = None,
+    threads: int = 1,
+) -> Iterator[CurateResult]:
+    """``curate`` (default :func:`apply_rules`) over each batch, ``threads`` batches at once,
+    results in batch order with ``row_id`` on the accepted and rejected rows.
+
+    Rules are row-local, so the batches' results concatenated equal one call over all rows.
+    """
+    run = curate or apply_rules
+
+    def one(batch: pl.DataFrame) -> CurateResult:
+        result = run(batch, rules, skips)
+        result.accepted, result.rejected = with_row_ids(result.accepted), with_row_ids(result.rejected)
+        return result
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="dq-curate") as pool:
+        pending: list[Future[CurateResult]] = []
+        for batch in batches:
+            if len(pending) == threads:  # at most `threads` batches in flight
+                yield pending.pop(0).result()
+            pending.append(pool.submit(one, batch))
+        for future in pending:
+            yield future.result()
+
+
+def concat_results(results: Sequence[CurateResult]) -> CurateResult:
+    """Batches' results (in row order) as one."""
+    fields = ("considered", "accepted", "rejected", "verdicts")
+    return CurateResult(*(pl.concat([getattr(r, name) for r in results]) for name in fields))
 
 
 def rule_mask(rule: RowRule, ctx: RuleContext) -> pl.Series:

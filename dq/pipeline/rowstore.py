@@ -1,6 +1,6 @@
 """Full rows on disk, for runs whose rows do not fit in memory (see :mod:`dq.pipeline.streaming`).
 
-A :class:`RowStore` holds the considered rows, every column, as LZ4 Arrow IPC parts in input order
+A :class:`RowStore` holds the considered rows, every column, as Arrow IPC parts in input order
 (``row_index`` ascending). The run state keeps lean frames (every column but the long texts); a
 stage that needs the texts asks :meth:`RowStore.gather` for them in the lean frame's order, a
 batch at a time. Rows wanted in input order stream straight from the parts, and so does a gather
@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, Literal
 
 import polars as pl
 
@@ -29,6 +30,10 @@ from dq.data.reader import file_sha256
 
 #: Rows per part written while loading, and per batch handed out.
 PART_ROWS = 250_000
+#: Parts and sort buckets are written uncompressed: measured on 250k OpenMath-shaped rows, LZ4
+#: wrote in 0.68 s and read in 0.31 s (0.24 s for one text column), uncompressed in 0.19 / 0.12 /
+#: 0.03 s, for 1.8x the disk (175 MB instead of 96 MB). The store is temporary; time is not.
+COMPRESSION: Final[Literal["uncompressed"]] = "uncompressed"
 
 
 @dataclass
@@ -61,7 +66,7 @@ class RowStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{len(self.parts):06d}.arrow"
         buffer = io.BytesIO()
-        frame.write_ipc(buffer, compression="lz4")
+        frame.write_ipc(buffer, compression=COMPRESSION)
         path.write_bytes(buffer.getbuffer())
         self.digests.append(hashlib.sha256(buffer.getbuffer()).hexdigest())
         self.parts.append(path)
@@ -84,7 +89,7 @@ class RowStore:
 
     def extend(self, frames: Iterable[pl.DataFrame]) -> None:
         """:meth:`append` every frame, each written on a second thread while the next one is
-        made (reading the input and writing LZ4 both release the GIL)."""
+        made (reading the input and writing both release the GIL)."""
         with ThreadPoolExecutor(1, thread_name_prefix="dq-rowstore") as writer:
             pending: Future[None] | None = None
             for frame in frames:
@@ -221,7 +226,7 @@ class RowStore:
                     path = where / f"{order}-{bucket:06d}-{number:06d}.arrow"
                     done[int(order)].buckets[int(bucket)].append(path)  # type: ignore[call-overload]
                     frame = rows.select("_out", *columns)
-                    writing.append(writer.submit(frame.write_ipc, path, compression="lz4"))
+                    writing.append(writer.submit(frame.write_ipc, path, compression=COMPRESSION))
             for future in writing:
                 future.result()
         return done

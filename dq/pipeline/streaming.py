@@ -15,20 +15,18 @@ lean frame's order. The outputs are byte-identical to the in-memory path (tested
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
 
-from dq.api.run import BoundRule, RunState
+from dq.api.run import RunState
 from dq.data import reader
 from dq.data.fields import ROW_COLUMNS, resolve_columns
 from dq.errors import DqError
-from dq.pipeline.curation import CurateResult, apply_skips, with_row_ids
+from dq.pipeline.curation import Curate, CurateResult, apply_skips, curate_batches
 from dq.pipeline.rowstore import PART_ROWS, RowStore, compact, compact_strings
 from dq.text.vector import canonical_problem
-
-Curate = Callable[[pl.DataFrame, Sequence[BoundRule], Sequence[BoundRule]], CurateResult]
 
 #: The run's spill folder, inside its temp output folder (removed before the outputs land).
 SPILL_FOLDER = ".dq-spill"
@@ -142,22 +140,22 @@ class ProblemTable:
         return found["_pid"]
 
 
-def curate_streamed(state: RunState, curate: Curate) -> CurateResult:
-    """The rules over the store a batch at a time: lean frames, with row ids, in input order.
+def curate_streamed(state: RunState, curate: Curate | None = None, threads: int = 1) -> CurateResult:
+    """The rules over the store a batch at a time (``threads`` at once): lean frames, with row
+    ids, in input order.
 
-    ``curate`` is :func:`~dq.pipeline.curation.apply_rules` or an engine's partitioned twin.
-    Accepted rows get ``canonical`` here, computed once per distinct problem.
+    ``curate`` is :func:`~dq.pipeline.curation.apply_rules` (the default) or an engine's
+    partitioned twin. Accepted rows get ``canonical`` here, computed once per distinct problem.
     """
     store, plan = state.require("row_store"), state.plan
     table = ProblemTable()
     parts: dict[str, list[pl.DataFrame]] = {"considered": [], "accepted": [], "rejected": []}
     verdicts = []
-    for batch in store.batches():
-        result = curate(batch, plan.rules, plan.skip_rules)
+    for result in curate_batches(store.batches(), plan.rules, plan.skip_rules, curate, threads):
         # Considered rows are only counted (per source): they keep row_index and source.
         parts["considered"].append(compact_strings(result.considered.select("row_index", "source")))
         for name, frame in (("accepted", result.accepted), ("rejected", result.rejected)):
-            lean = with_row_ids(frame).drop(*[c for c in TEXT_COLUMNS if c in frame.columns])
+            lean = frame.drop(*[c for c in TEXT_COLUMNS if c in frame.columns])
             lean = lean.with_columns(problem=table.ids(lean["problem"]))
             parts[name].append(compact_strings(lean))
         verdicts.append(result.verdicts)
