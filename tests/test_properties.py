@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 
@@ -129,3 +130,14 @@ def test_duckdb_row_ids_equal_the_reference(rows: list[tuple[str, str, str]]) ->
 
     frame = pl.DataFrame(rows, schema=["source", "problem", "expected_answer"], orient="row")
     assert with_row_ids(frame)["row_id"].to_list() == [ref.row_id(*r) for r in rows]
+
+
+@given(st.lists(st.one_of(st.text(), texts, st.none()), min_size=1, max_size=20))
+@example(["".join(chr(i) for i in range(0x80)) + "\u2028\u2029😀"])
+def test_json_lines_equal_json_dumps(values: list[str | None]) -> None:
+    """Polars' JSON encoder, sliced to a string literal, writes exactly json.dumps's escapes."""
+    from dq.data.jsonl import object_line
+
+    frame = pl.DataFrame({"a": values}, schema={"a": pl.String})
+    lines = frame.select(object_line([("a", pl.col("a"))])).to_series().to_list()
+    assert lines == [None if v is None else json.dumps({"a": v}, ensure_ascii=False) for v in values]

@@ -1,6 +1,6 @@
 """Byte-exact JSONL writing: each line equals ``json.dumps(row, ensure_ascii=False)``.
 
-Lines are built with Polars string expressions (one Aho-Corasick pass escapes every string),
+Lines are built with Polars string expressions (Polars' JSON encoder escapes every string),
 written in batches, and hashed while written, so a million rows never become Python dicts.
 """
 
@@ -18,16 +18,19 @@ import numpy as np
 import polars as pl
 import pyarrow as pa
 
-# json.dumps(ensure_ascii=False) escapes exactly these: quote, backslash, and C0 controls.
-_SHORT = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
-_ESCAPES = {**{chr(i): f"\\u{i:04x}" for i in range(32)}, **_SHORT}
-_KEYS = list(_ESCAPES)
-_VALUES = [_ESCAPES[k] for k in _KEYS]
-
 
 def json_string(expr: pl.Expr) -> pl.Expr:
-    """A JSON string literal of ``expr``, as Python's ``json.dumps(ensure_ascii=False)`` writes it."""
-    return pl.lit('"') + expr.str.replace_many(_KEYS, _VALUES) + pl.lit('"')
+    r"""A JSON string literal of ``expr``, as Python's ``json.dumps(ensure_ascii=False)`` writes it
+    (null stays null).
+
+    Polars' JSON encoder escapes exactly what ``json.dumps(ensure_ascii=False)`` escapes (quote,
+    backslash, C0 controls; ``\b \f \n \r \t`` short, the rest as lowercase ``\u00XX``;
+    tested against it). Encoding ``{"v": value}`` and slicing the value out (views, no copy) is
+    2.2x an Aho-Corasick ``replace_many`` of those 39 characters: 0.55 s instead of 1.2 s for the
+    410 MB of solutions in 1M OpenMath-shaped rows.
+    """
+    encoded = pl.struct(expr.cast(pl.String).alias("v")).struct.json_encode()  # {"v":"..."}
+    return pl.when(expr.is_not_null()).then(encoded.str.slice(5).str.head(-1))
 
 
 @dataclass(frozen=True)
@@ -66,8 +69,47 @@ def messages_array(system_prompt: str | None, user: pl.Expr, assistant: pl.Expr)
     )
 
 
+def line_buffers(lines: pl.Series) -> list[memoryview]:
+    """The bytes of ``lines``, back to back, as buffers to write in order (each line ends in \n).
+
+    Polars builds a string column as views into data buffers filled in row order, so when
+    every line lives outside its view (longer than 12 bytes) and each starts where the one
+    before ended, the data buffers are the file's bytes as they are: no copy (converting 1M
+    lines to one Arrow ``large_string`` copied 400 MB in 0.75 s). Anything else is copied.
+    """
+    array = lines.to_arrow(compat_level=pl.CompatLevel.newest())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count == 0 and pa.types.is_string_view(array.type):
+        buffers = _in_row_order(array)
+        if buffers is not None:
+            return buffers
+    return [values_buffer(lines.to_arrow())]
+
+
+def _in_row_order(array: pa.Array) -> list[memoryview] | None:
+    """A string view array's data buffers when they hold its strings in row order, else None."""
+    buffers = array.buffers()
+    views = np.frombuffer(buffers[1], dtype=np.int32).reshape(-1, 4)[array.offset : array.offset + len(array)]
+    if not len(views):
+        return []
+    length, buffer, start = views[:, 0].astype(np.int64), views[:, 2], views[:, 3].astype(np.int64)
+    end = start + length
+    same = buffer[1:] == buffer[:-1]
+    last = np.r_[~same, True]  # each buffer's last string
+    data = buffers[2:]
+    in_order = (
+        bool((length > 12).all())  # shorter strings sit inside their views
+        and start[0] == 0
+        and bool(np.where(same, start[1:] == end[:-1], start[1:] == 0).all())
+        and np.array_equal(buffer[last], np.arange(len(data)))  # every buffer, in turn
+        and all(int(e) == data[b].size for b, e in zip(buffer[last], end[last], strict=True))
+    )
+    return [memoryview(b) for b in data] if in_order else None
+
+
 def values_buffer(array: pa.Array | pa.ChunkedArray) -> memoryview:
-    """The bytes of a string array's values, back to back: the lines, since each ends in \\n."""
+    """The bytes of a string array's values, back to back: the lines, since each ends in \n."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     _, offsets_buf, data = array.buffers()
@@ -100,7 +142,7 @@ def write_batches(batches: Iterable[pl.DataFrame], line: pl.Expr, path: Path) ->
         pending: Future[None] | None = None
         for batch in batches:
             lines = batch.select(pl.concat_str([line, pl.lit("\n")]))
-            data = values_buffer(lines.to_series().to_arrow())  # the view keeps its buffer alive
+            data = line_buffers(lines.to_series())  # the views keep their buffers alive
             if pending is not None:
                 pending.result()  # one batch in flight: memory stays two batches
             pending = writer.submit(_emit, fh, digest, data)
@@ -109,9 +151,10 @@ def write_batches(batches: Iterable[pl.DataFrame], line: pl.Expr, path: Path) ->
     return digest.hexdigest()
 
 
-def _emit(fh: BinaryIO, digest: Any, data: memoryview) -> None:
-    fh.write(data)
-    digest.update(data)
+def _emit(fh: BinaryIO, digest: Any, data: list[memoryview]) -> None:
+    for buffer in data:
+        fh.write(buffer)
+        digest.update(buffer)
 
 
 def write_json(obj: object, path: Path, *, trailing_newline: bool = True) -> str:

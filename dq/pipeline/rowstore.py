@@ -15,8 +15,6 @@ once for all of them.
 
 from __future__ import annotations
 
-import hashlib
-import io
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -65,10 +63,8 @@ class RowStore:
             return
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{len(self.parts):06d}.arrow"
-        buffer = io.BytesIO()
-        frame.write_ipc(buffer, compression=COMPRESSION)
-        path.write_bytes(buffer.getbuffer())
-        self.digests.append(hashlib.sha256(buffer.getbuffer()).hexdigest())
+        frame.write_ipc(path, compression=COMPRESSION)
+        self.digests.append(file_sha256(path))  # read back from the page cache: no copy in memory
         self.parts.append(path)
         self.height += frame.height
         self.columns = tuple(frame.columns)
