@@ -117,8 +117,17 @@ TARGETS = {
 # ---------------------------------------------------------------------------------------------- evaluate
 
 CLEAN = (("GSM8K train", "gsm8k/train.jsonl", "question"), ("MATH train", "math/train.jsonl", "problem"))
+#: Each clean set's answer field (``--answers``): GSM8K's ``#### x``, MATH's last box.
+CLEAN_ANSWERS = {"gsm8k/train.jsonl": "answer", "math/train.jsonl": "solution"}
 LEXICAL = ("dq.exact", "dq.minhash", "dq.ngram", "dq.template")
 COLUMNS = (*LEXICAL, "lexical union", "dq.semantic", "rule set", "rule set, failing", "13-gram baseline")
+
+
+def _with_answers(data: Path, name: str) -> pl.DataFrame:
+    from dq.api.schema import BenchmarkSpec
+    from dq.data.benchmarks import load_benchmark
+
+    return load_benchmark(BenchmarkSpec(name=name, path=str(data / name / "test.jsonl")))[0]
 
 
 def load_heldout(folder: Path) -> pl.DataFrame:
@@ -176,6 +185,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from near_kinds import _matches, plan_and_benchmarks  # the rule-set runner of bench/near_kinds.py
 
     from dq.contamination.calibrate import ANY, BASELINE
+    from dq.data.benchmarks import final_answers
 
     start = time.perf_counter()
     plan, benchmarks = plan_and_benchmarks(args.rules, args.data)
@@ -191,16 +201,24 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     if args.sources != "all":
         held = held.filter(pl.col("source").is_in(args.sources.split(",")))
     held = sample_per_kind(held, args.per_kind, args.seed)
+    if args.answers:  # the benchmarks with their answers, exactly as dq run loads them
+        benchmarks = {name: _with_answers(args.data, name) for name in benchmarks}
     clean: dict[str, pl.Series] = {}
+    clean_answers: list[pl.Series] = []
     for name, path, field in CLEAN:
         if args.clean_sample == 0:
             continue
-        series = pl.read_ndjson(args.data / path)[field]
-        if 0 < args.clean_sample < series.len():
-            series = series.sample(args.clean_sample, seed=args.seed)
-        clean[name] = series
+        frame = pl.read_ndjson(args.data / path)
+        if 0 < args.clean_sample < frame.height:
+            frame = frame.sample(args.clean_sample, seed=args.seed)
+        clean[name] = frame[field]
+        answer_field = CLEAN_ANSWERS[path]
+        clean_answers.append(final_answers(frame[answer_field], answer_field))
     texts = pl.concat([held["problem"], *clean.values()]).alias("problem")
     rows = pl.DataFrame({"problem": texts}).with_row_index("pos")
+    if args.answers:
+        answers = pl.concat([held["answer"].cast(pl.String), *clean_answers])
+        rows = rows.with_columns(expected_answer=answers)
     print(
         f"{held.height} held-out rows, {sum(s.len() for s in clean.values())} clean rows; {args.rules}",
         flush=True,
@@ -222,6 +240,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         "sources": args.sources,
         "per_kind": args.per_kind,
         "clean_sample": args.clean_sample,
+        "answers": args.answers,
         "seed": args.seed,
         "rows": {},
         "clean": {},
@@ -348,6 +367,11 @@ def main() -> None:
     e.add_argument("--per-kind", type=int, default=0, help="at most N rows per source and kind (0: all)")
     e.add_argument(
         "--clean-sample", type=int, default=3000, help="clean rows per train set (0: none, -1: all)"
+    )
+    e.add_argument(
+        "--answers",
+        action="store_true",
+        help="rows carry their answers and benchmarks theirs, as `dq run` loads them (dq.semantic's answer agreement)",
     )
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--examples", type=int, default=4, help="failing clean rows shown per set")

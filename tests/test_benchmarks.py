@@ -291,3 +291,36 @@ def test_offline_a_benchmark_in_the_datasets_cache_still_loads_and_pulls(tmp_pat
 
     listed = _dq_proc("benchmarks", "list", "--json", env={**env, "DQ_BENCHMARK_DIR": str(root)})
     assert [r["status"] for r in json.loads(listed.stdout)] == ["local", "missing", "missing"]
+
+
+def test_benchmark_answers_load_as_final_answers(tmp_path: Path) -> None:
+    """GSM8K's ``#### x`` tail, a MATH solution's last box, a number as text; no field, no column."""
+    from dq.api.schema import BenchmarkSpec
+    from dq.data.benchmarks import load_benchmark
+
+    gsm = _jsonl(tmp_path / "gsm.jsonl", [{"question": "Q1?", "answer": "3 + 4 = <<3+4=7>>7\n#### 7"},
+                                          {"question": "Q2?", "answer": 42}])  # fmt: skip
+    frame, info = load_benchmark(BenchmarkSpec(name="g", path=str(gsm)))
+    assert frame["answer"].to_list() == ["7", "42"] and info["answer_field"] == "answer"
+    math = _jsonl(
+        tmp_path / "math.jsonl",
+        [{"problem": "P?", "solution": "So $\\boxed{1}$, no: $\\boxed{\\frac{1}{2}}$."}],
+    )
+    frame, info = load_benchmark(BenchmarkSpec(name="m", path=str(math)))
+    assert frame["answer"].to_list() == ["\\frac{1}{2}"] and info["answer_field"] == "solution"
+    bare = _jsonl(tmp_path / "bare.jsonl", [{"question": "Q?"}])
+    frame, info = load_benchmark(BenchmarkSpec(name="b", path=str(bare)))
+    assert "answer" not in frame.columns and "answer_field" not in info
+
+
+def test_real_benchmarks_carry_an_answer_for_every_item(shared_data: Path) -> None:
+    """What dq.semantic's answer agreement needs: every GSM8K and MATH-500 item, nearly every MATH one."""
+    from dq.api.schema import BenchmarkSpec
+    from dq.data.benchmarks import load_benchmark
+
+    for name, least in (("gsm8k", 1.0), ("math500", 1.0), ("math", 0.99)):
+        frame, _ = load_benchmark(BenchmarkSpec(name=name, path=str(shared_data / name / "test.jsonl")))
+        answers = frame["answer"]
+        assert answers.drop_nulls().len() >= least * frame.height, name
+    gsm, _ = load_benchmark(BenchmarkSpec(name="gsm8k", path=str(shared_data / "gsm8k" / "test.jsonl")))
+    assert gsm["answer"][0] == "18"  # Janet's ducks

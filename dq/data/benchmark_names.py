@@ -9,6 +9,9 @@ from dq.errors import DqError
 
 #: Fields tried, in order, when a benchmark names no field.
 QUESTION_FIELDS = ("question", "problem", "input", "Question", "Problem")
+#: Fields tried, in order, for an item's answer (optional: evidence for dq.semantic's verification).
+#: ``solution`` (MATH) gives its last ``\boxed{}``; a GSM8K answer its ``#### x`` tail.
+ANSWER_FIELDS = ("answer", "expected_answer", "final_answer", "solution")
 
 #: Benchmarks known by name: (Hugging Face spec, field, path under DQ_BENCHMARK_DIR).
 KNOWN = {

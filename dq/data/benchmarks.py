@@ -14,6 +14,7 @@ import polars as pl
 from dq.api.schema import BenchmarkSpec
 from dq.data.benchmark_hub import check_hub, pull_benchmarks, read_hub_benchmarks
 from dq.data.benchmark_names import (
+    ANSWER_FIELDS,
     KNOWN,
     QUESTION_FIELDS,
     benchmark_dir,
@@ -21,7 +22,7 @@ from dq.data.benchmark_names import (
     known_location,
     parse_benchmark_arg,
 )
-from dq.data.reader import file_columns, read_file
+from dq.data.reader import file_columns, iter_jsonl, read_file
 from dq.errors import DqError, did_you_mean
 
 __all__ = [
@@ -66,7 +67,8 @@ def resolve_benchmark(spec: BenchmarkSpec) -> BenchmarkSpec:
 def load_benchmark(
     spec: BenchmarkSpec, hub_frame: pl.DataFrame | None = None
 ) -> tuple[pl.DataFrame, dict[str, Any]]:
-    """Return (frame with ``benchmark_index``, ``question``) and a description for reports."""
+    """Return (frame with ``benchmark_index``, ``question`` and, when the benchmark has one of
+    :data:`ANSWER_FIELDS`, ``answer``) and a description for reports."""
     spec = resolve_benchmark(spec)
     if spec.path == DEMO_SOURCE:
         from dq.data.demo import demo_benchmark
@@ -104,8 +106,43 @@ def load_benchmark(
     if questions.height == 0:  # a check against no item would pass everything
         raise DqError(f"benchmark '{spec.name}' ({label}): no items")
     out = questions.with_row_index("benchmark_index")
-    info = {"name": spec.name, "source": label, "field": field, "rows": out.height}
+    info: dict[str, Any] = {"name": spec.name, "source": label, "field": field, "rows": out.height}
+    answer_field = next((f for f in ANSWER_FIELDS if f in columns and f != field), None)
+    if answer_field is not None:
+        source = hub_frame.get_column(answer_field) if hub_frame is not None else None
+        answers = final_answers(_answer_column(label, answer_field, source), answer_field)
+        if answers.len() != out.height:  # never pair an answer with another row's question
+            raise DqError(
+                f"benchmark '{spec.name}' ({label}): {answers.len()} answers for {out.height} items"
+            )
+        out = out.with_columns(answers)
+        info["answer_field"] = answer_field
     return out, info
+
+
+def _answer_column(label: str, field: str, hub_column: pl.Series | None) -> pl.Series:
+    """The answer field as strings (numbers written as text; an item without one has null)."""
+    if hub_column is not None:
+        return hub_column.cast(pl.String, strict=False)
+    path = Path(label)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        column = pl.read_parquet(path, columns=[field]).get_column(field)
+    elif suffix == ".csv":
+        column = pl.read_csv(path, columns=[field], infer_schema=False).get_column(field)
+    else:  # JSONL: one value per object, in the order the questions were read
+        values = (row.get(field) for _, row in iter_jsonl(path))
+        column = pl.Series([None if v is None else str(v) for v in values], dtype=pl.String)
+    return column.cast(pl.String, strict=False)
+
+
+def final_answers(answers: pl.Series, field: str) -> pl.Series:
+    r"""Each item's final answer: a MATH solution's last ``\boxed{}``, a GSM8K answer's ``#### x``."""
+    from dq.text.vector import last_boxed
+
+    if field == "solution":
+        return last_boxed(answers).alias("answer")
+    return answers.str.split("####").list.last().str.strip_chars().alias("answer")
 
 
 def load_benchmarks(specs: dict[str, BenchmarkSpec]) -> dict[str, tuple[pl.DataFrame, dict[str, Any]]]:
