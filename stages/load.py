@@ -21,7 +21,10 @@ class LoadStage(Stage):
     def run(self, state: RunState) -> None:
         plan = state.plan
         if should_stream(state):  # over the memory budget: rows to disk, lean frames in memory
-            load_streamed(state, state.spill_dir or state.require("work_dir") / SPILL_FOLDER)
+            if state.spill_dir is not None:  # beside the checkpoints: hashed, checked on resume
+                load_streamed(state, state.spill_dir)
+            else:  # in the temp output folder, gone with it
+                load_streamed(state, state.require("work_dir") / SPILL_FOLDER, hashed=False)
             state.log(
                 f"load: {state.input_info['rows']} rows from {state.input_info['path']} "
                 "(streamed: over the memory budget)"

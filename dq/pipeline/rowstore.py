@@ -54,6 +54,8 @@ class RowStore:
     columns: tuple[str, ...] = ()
     #: sha256 of each part, so that a resumed run can trust a store it did not write itself.
     digests: list[str] = field(default_factory=list)
+    #: False for a store no checkpoint keeps (``--no-checkpoints``): nothing would read its digests.
+    hashed: bool = True
     _sorted: list[_Sorted] = field(default_factory=list)
     _expected: list[pl.Series] = field(default_factory=list)
 
@@ -64,7 +66,8 @@ class RowStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{len(self.parts):06d}.arrow"
         frame.write_ipc(path, compression=COMPRESSION)
-        self.digests.append(file_sha256(path))  # read back from the page cache: no copy in memory
+        if self.hashed:
+            self.digests.append(file_sha256(path))  # read back from the page cache: no copy in memory
         self.parts.append(path)
         self.height += frame.height
         self.columns = tuple(frame.columns)

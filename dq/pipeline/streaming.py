@@ -78,11 +78,14 @@ def should_stream(state: RunState) -> bool:
     return text_bytes(path, columns) * IN_MEMORY_FACTOR > (state.plan.memory or default_budget())
 
 
-def load_streamed(state: RunState, store_folder: Path) -> None:
-    """Stream the input into a row store (skip rules applied); ``rows`` keeps only ``row_index``."""
+def load_streamed(state: RunState, store_folder: Path, hashed: bool = True) -> None:
+    """Stream the input into a row store (skip rules applied); ``rows`` keeps only ``row_index``.
+
+    ``hashed``: take each part's sha256 (a store kept with a checkpoint is checked before reuse).
+    """
     plan = state.plan
     path, columns = _input(state)
-    store = RowStore(store_folder)
+    store = RowStore(store_folder, hashed=hashed)
     offset = 0  # rows read so far
 
     def parts() -> Iterator[pl.DataFrame]:
