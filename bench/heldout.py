@@ -138,7 +138,9 @@ def load_heldout(folder: Path) -> pl.DataFrame:
         )
     frames = [
         pl.read_ndjson(f, infer_schema_length=None).select(
-            pl.col("source", "kind", "problem", "benchmark"), pl.col("benchmark_index").cast(pl.Int64)
+            pl.col("source", "kind", "problem", "benchmark"),
+            pl.col("benchmark_index").cast(pl.Int64),
+            pl.col("answer").cast(pl.String),
         )
         for f in files
     ]
