@@ -70,7 +70,7 @@ def messages_array(system_prompt: str | None, user: pl.Expr, assistant: pl.Expr)
 
 
 def line_buffers(lines: pl.Series) -> list[memoryview]:
-    """The bytes of ``lines``, back to back, as buffers to write in order (each line ends in \n).
+    r"""The bytes of ``lines``, back to back, as buffers to write in order (each line ends in \n).
 
     Polars builds a string column as views into data buffers filled in row order, so when
     every line lives outside its view (longer than 12 bytes) and each starts where the one
@@ -109,7 +109,7 @@ def _in_row_order(array: pa.Array) -> list[memoryview] | None:
 
 
 def values_buffer(array: pa.Array | pa.ChunkedArray) -> memoryview:
-    """The bytes of a string array's values, back to back: the lines, since each ends in \n."""
+    r"""The bytes of a string array's values, back to back: the lines, since each ends in \n."""
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
     _, offsets_buf, data = array.buffers()
