@@ -141,9 +141,7 @@ class RowStore:
             self._sorted += self._bucket_sort(orders, columns, batch_rows)
             done = self._sorted[-len(orders)]
         if done is not None:
-            for files in done.buckets:
-                if files:
-                    yield pl.concat([pl.read_ipc(p) for p in files]).sort("_out").select(columns)
+            yield from _read_buckets(done, columns)
         elif row_index.is_sorted():
             yield from self._in_input_order(row_index, columns, batch_rows)
         else:  # one batch: fetched in input order, reordered here
@@ -233,6 +231,24 @@ class RowStore:
     def remove(self) -> None:
         """Delete the store's folder (dq created it; it holds only what the store wrote)."""
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _read_buckets(done: _Sorted, columns: list[str]) -> Iterator[pl.DataFrame]:
+    """Each non-empty bucket of ``done``, sorted, the next one read and sorted on a second thread
+    while the caller works on this one (both release the GIL): measured at 14M rows, where the
+    buckets no longer sit in the page cache, the render and write stages waited on these reads."""
+
+    def read(files: list[Path]) -> pl.DataFrame:
+        return pl.concat([pl.read_ipc(p) for p in files]).sort("_out").select(columns)
+
+    filled = [files for files in done.buckets if files]
+    with ThreadPoolExecutor(1, thread_name_prefix="dq-buckets") as reader:
+        ahead = reader.submit(read, filled[0]) if filled else None
+        for number in range(len(filled)):
+            assert ahead is not None
+            frame = ahead.result()
+            ahead = reader.submit(read, filled[number + 1]) if number + 1 < len(filled) else None
+            yield frame
 
 
 def compact(strings: pl.Series) -> pl.Series:
