@@ -141,3 +141,12 @@ def test_json_lines_equal_json_dumps(values: list[str | None]) -> None:
     frame = pl.DataFrame({"a": values}, schema={"a": pl.String})
     lines = frame.select(object_line([("a", pl.col("a"))])).to_series().to_list()
     assert lines == [None if v is None else json.dumps({"a": v}, ensure_ascii=False) for v in values]
+
+
+@given(st.lists(st.one_of(st.sampled_from(["", "a", "b", "x" * 40]), st.text()), max_size=60))
+def test_first_distinct_equals_unique_in_first_seen_order(values: list[str]) -> None:
+    """The checkpoint dictionaries' 128-bit-hash distinct equals Polars' exact one."""
+    from dq.pipeline.shared_strings import first_distinct
+
+    series = pl.Series("v", values, dtype=pl.String)
+    assert first_distinct(series).to_list() == series.unique(maintain_order=True).to_list()

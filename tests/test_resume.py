@@ -18,7 +18,7 @@ from click.testing import Result
 
 from dq.api.run import GateVerdict, SplitResult, Stage
 from dq.data.demo import demo_rows
-from dq.pipeline import checkpoint
+from dq.pipeline import checkpoint, shared_strings
 from dq.pipeline.checkpoint import CheckpointError, Contents
 from dq.pipeline.resume import MARKER, prune_stale
 from dq.pipeline.run_keys import cache_root, stage_keys
@@ -323,3 +323,25 @@ def test_only_dq_checkpoint_folders_untouched_for_two_weeks_age_out(tmp_path: Pa
         os.utime(folder, (weeks_ago, weeks_ago))
     prune_stale(tmp_path, current)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "foreign", "recent"]
+
+
+def test_mostly_distinct_texts_are_written_as_they_are(tmp_path: Path) -> None:
+    """A column with more distinct values than half its rows (solutions) gets no dictionary."""
+    solutions = pl.Series("solution", [f"solution {i}" for i in range(3_000)])
+    frame = pl.DataFrame({"solution": solutions, "source": ["math"] * 3_000})
+    checkpoint.write(tmp_path / "c", Contents({"rows": frame}, meta={"key": "c"}))
+    written = pl.read_ipc(tmp_path / "c/frames/0.arrow")
+    assert written.schema["solution"] == pl.String and written.schema["source"] == pl.UInt32
+    assert checkpoint.read(tmp_path / "c", "c").values["rows"].equals(frame)
+
+
+def test_a_value_missing_from_its_dictionary_leaves_the_column_unencoded() -> None:
+    """What a hash collision in ``first_distinct`` would cause: the column is written as strings,
+    never as codes with a null where a text was."""
+    frame = pl.DataFrame({"problem": ["a", "b", "a", None] * 500})
+    lacking = {"problem": pl.Series("problem", ["a"])}
+    encoded, names = shared_strings.encode(frame, lacking)
+    assert names == [] and encoded.equals(frame)
+    complete = {"problem": pl.Series("problem", ["a", "b"])}
+    encoded, names = shared_strings.encode(frame, complete)
+    assert names == ["problem"] and encoded["problem"].null_count() == 500
