@@ -50,7 +50,7 @@ def repeated_columns(frames: Iterable[pl.DataFrame]) -> dict[str, pl.Series]:
 def first_distinct(values: pl.Series) -> pl.Series:
     """The distinct values in first-seen order, found by their 64-bit hashes: 4x faster than
     ``unique(maintain_order=True)`` on long texts. A value lost to a hash collision (about 1 in
-    10^7 for 3M distinct texts) is caught by :func:`encode`, which then leaves that column as it is."""
+    4 million for 3M distinct texts) is caught by :func:`encode`, which then leaves that column as it is."""
     return values.filter(values.hash().is_first_distinct()).rechunk()
 
 
