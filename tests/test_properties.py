@@ -145,7 +145,7 @@ def test_json_lines_equal_json_dumps(values: list[str | None]) -> None:
 
 @given(st.lists(st.one_of(st.sampled_from(["", "a", "b", "x" * 40]), st.text()), max_size=60))
 def test_first_distinct_equals_unique_in_first_seen_order(values: list[str]) -> None:
-    """The checkpoint dictionaries' 128-bit-hash distinct equals Polars' exact one."""
+    """The checkpoint dictionaries' 64-bit-hash distinct equals Polars' exact one."""
     from dq.pipeline.shared_strings import first_distinct
 
     series = pl.Series("v", values, dtype=pl.String)

@@ -16,15 +16,17 @@ once for all of them.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final, Literal, TypeVar
 
 import polars as pl
 
 from dq.data.reader import file_sha256
+
+T = TypeVar("T")
 
 #: Rows per part written while loading, and per batch handed out.
 PART_ROWS = 250_000
@@ -105,13 +107,7 @@ class RowStore:
         releases the GIL): one more part in memory, and the read time mostly hidden.
         """
         wanted = list(columns) if columns is not None else None
-        with ThreadPoolExecutor(1, thread_name_prefix="dq-rowstore") as reader:
-            ahead: Future[pl.DataFrame] | None = None
-            for number, path in enumerate(self.parts):
-                part = ahead.result() if ahead is not None else pl.read_ipc(path, columns=wanted)
-                following = self.parts[number + 1] if number + 1 < len(self.parts) else None
-                ahead = reader.submit(pl.read_ipc, following, columns=wanted) if following else None
-                yield part
+        yield from read_ahead(lambda path: pl.read_ipc(path, columns=wanted), self.parts)
 
     def expect(self, orders: Sequence[pl.Series]) -> None:
         """Orders the run will gather: the next bucket sort sorts them too, in the same pass.
@@ -234,20 +230,26 @@ class RowStore:
 
 
 def _read_buckets(done: _Sorted, columns: list[str]) -> Iterator[pl.DataFrame]:
-    """Each non-empty bucket of ``done``, sorted, the next one read and sorted on a second thread
-    while the caller works on this one (both release the GIL): measured at 14M rows, where the
+    """Each non-empty bucket of ``done``, sorted, read ahead: measured at 14M rows, where the
     buckets no longer sit in the page cache, the render and write stages waited on these reads."""
 
     def read(files: list[Path]) -> pl.DataFrame:
         return pl.concat([pl.read_ipc(p) for p in files]).sort("_out").select(columns)
 
-    filled = [files for files in done.buckets if files]
-    with ThreadPoolExecutor(1, thread_name_prefix="dq-buckets") as reader:
-        ahead = reader.submit(read, filled[0]) if filled else None
-        for number in range(len(filled)):
+    yield from read_ahead(read, [files for files in done.buckets if files])
+
+
+def read_ahead(read: Callable[[T], pl.DataFrame], sources: Sequence[T]) -> Iterator[pl.DataFrame]:
+    """``read(source)`` for each source in order, the next one read on a second thread while the
+    caller works on this one (Polars' readers release the GIL): one more frame in memory, and the
+    read time mostly hidden."""
+    with ThreadPoolExecutor(1, thread_name_prefix="dq-rowstore") as reader:
+        ahead: Future[pl.DataFrame] | None = reader.submit(read, sources[0]) if sources else None
+        for number in range(len(sources)):
             assert ahead is not None
             frame = ahead.result()
-            ahead = reader.submit(read, filled[number + 1]) if number + 1 < len(filled) else None
+            following = number + 1 < len(sources)
+            ahead = reader.submit(read, sources[number + 1]) if following else None
             yield frame
 
 
