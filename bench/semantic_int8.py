@@ -1,0 +1,93 @@
+"""dq.semantic: int8 ONNX Runtime against the fp32 export (why dq does not use int8).
+
+    nice -n 10 python bench/semantic_int8.py [--texts 3000] [--threads 2] [--data ../shared/data]
+
+The first N distinct canonical problems of ``openmath_shaped(20_000, seed=0)`` are embedded by
+the cached fp32 ONNX export and by dynamically quantized copies of it (``quantize_dynamic``:
+uint8 weights, int8 weights, int8 per-channel), each in one timed pass (length-bucketed batches of
+64, as dq runs them). Printed per variant: seconds, speed-up, the cosine of its vectors to fp32's,
+the shift of each text's top-1 cosine to GSM8K test + MATH test, and how many decisions at 0.85
+and 0.75 (the threshold and the verified tier's floor) it flips.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def embed(encoder: object, path: Path, ids: list[list[int]], threads: int) -> tuple[np.ndarray, float]:
+    from dq.embed import onnx
+
+    session = onnx.session(path, threads)
+    start, out = time.perf_counter(), np.zeros((len(ids), 384), dtype=np.float32)
+    for which, input_ids, mask in encoder.padded_batches(ids, 64):  # type: ignore[attr-defined]
+        out[which] = onnx.run(session, input_ids, mask)
+    return out, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--texts", type=int, default=3000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    args = parser.parse_args()
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from dq.embed import onnx
+    from dq.embed.encode import cache_dir, cached_encode
+    from dq.embed.minilm import SentenceEncoder
+    from dq.embed.search import top_cosines
+    from dq.testing.corpus import openmath_shaped
+    from dq.text import vector
+
+    torch.set_num_threads(args.threads)
+    encoder = SentenceEncoder(engine="onnx")
+    encoder.token_ids([""])  # loads the model, exporting it to the cache on first use
+    fp32 = cache_dir() / encoder.fingerprint / f"model-{onnx.EXPORT_KEY}-mean.onnx"
+    items = [
+        *vector.canonical_problem(pl.read_ndjson(args.data / "gsm8k/test.jsonl")["question"]).to_list(),
+        *vector.canonical_problem(pl.read_ndjson(args.data / "math/test.jsonl")["problem"]).to_list(),
+    ]
+    bench = cached_encode(encoder, items)
+    rows = openmath_shaped(20_000, args.data, seed=0)["problem"]
+    texts = vector.canonical_problem(rows).unique(maintain_order=True).head(args.texts).to_list()
+    ids = encoder.token_ids(texts)
+    base, base_s = embed(encoder, fp32, ids, args.threads)
+    base_top = top_cosines(base, bench, 1)[0][:, 0]
+    print(f"{len(ids)} texts, {np.mean([len(i) for i in ids]):.1f} tokens on average; fp32 {base_s:.1f} s")
+    print(
+        "variant      seconds  speed-up  cos to fp32 (min / mean)  top-1 shift (median / p99 / max)  flips at 0.85  at 0.75"
+    )
+    variants = {
+        "uint8": {"weight_type": QuantType.QUInt8},
+        "int8": {"weight_type": QuantType.QInt8},
+        "int8-chan": {"weight_type": QuantType.QInt8, "per_channel": True},
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, options in variants.items():
+            path = Path(tmp) / f"{name}.onnx"
+            quantize_dynamic(str(fp32), str(path), **options)  # type: ignore[arg-type]
+            vecs, seconds = embed(encoder, path, ids, args.threads)
+            agree = (vecs * base).sum(1)
+            top = top_cosines(vecs, bench, 1)[0][:, 0]
+            shift = np.abs(top - base_top)
+            flips = [int(((base_top >= t) != (top >= t)).sum()) for t in (0.85, 0.75)]
+            counts = [int((base_top >= t).sum()) for t in (0.85, 0.75)]
+            print(
+                f"{name:12s} {seconds:7.1f}  {base_s / seconds:7.2f}x  {agree.min():.4f} / {agree.mean():.4f}"
+                f"             {np.median(shift):.4f} / {np.percentile(shift, 99):.4f} / {shift.max():.4f}"
+                f"          {flips[0]} of {counts[0]}    {flips[1]} of {counts[1]}"
+            )
+
+
+if __name__ == "__main__":
+    main()
