@@ -8,7 +8,9 @@ speed: N OpenMath-shaped rows (``dq.testing.corpus.openmath_shaped``) against GS
 test + MATH-500; each mode in its own process, one run: rows/s (wall and per CPU-second: the
 machine is shared), peak RSS, rows sent to the full model, and the fast path's recall of the
 naive pass's (row, item) pairs. Modes: naive = torch on every distinct problem; onnx = ONNX
-Runtime on every distinct problem; fast = ONNX Runtime behind the static first pass. Benchmark
+Runtime on every distinct problem; fast = the static first pass, then the bf16 pass where the CPU
+computes bf16 natively, then fp32 (ONNX Runtime) on the rows near a decision; fast-fp32 = the
+same without the bf16 pass. Benchmark
 embeddings are computed (and cached) before the clock starts; torch and ONNX Runtime use
 ``--threads`` threads. curve: full-model cosine
 of GSM8K-test rewrites (the shipped fixture's hand-written ones and rule-based template paraphrases
@@ -73,6 +75,7 @@ MODES = {
     "naive": {"fast": False, "engine": "torch"},
     "onnx": {"fast": False, "engine": "onnx"},
     "fast": {"fast": True, "engine": "auto"},
+    "fast-fp32": {"fast": True, "engine": "auto", "bf16_pass": "off"},
 }
 
 
@@ -106,6 +109,7 @@ def run_mode(
         "distinct": distinct,
         "distinct_all": distinct_all,
         "sent": check.sent,
+        "fp32": check.rescored if check.bf16() else check.sent,
         "seconds": seconds,
         "cpu_seconds": cpu,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
@@ -124,9 +128,10 @@ def speed(
         f"pairs{f' on the first {full_rows:,} rows' if full_rows else ''}"
     )
     print(
-        "| mode | rows | distinct | sent to model | seconds | rows/s | rows per CPU-s | peak RSS | pairs | recall |"
+        "| mode | rows | distinct | sent to model | of them fp32 | seconds | rows/s | rows per CPU-s | peak RSS "
+        "| pairs | recall |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     reference: set[str] | None = None
     projected = []
     for mode in modes:
@@ -138,7 +143,7 @@ def speed(
             subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.splitlines()[-1]
         )
         pairs = set(out["pairs"])
-        if full_rows and mode == "fast":  # compared on the rows the naive pass saw
+        if full_rows and mode.startswith("fast"):  # compared on the rows the naive pass saw
             pairs = {p for p in pairs if int(p.split(":")[0]) < full_rows}
         reference = pairs if mode == "naive" else reference
         if out["rows"] < rows:  # model-bound: time grows with the distinct problems embedded
@@ -148,7 +153,8 @@ def speed(
             "n/a" if reference is None else f"{len(pairs & reference) / max(len(reference), 1) * 100:.1f} %"
         )
         print(
-            f"| {mode} | {out['rows']:,} | {out['distinct']:,} | {out['sent']:,} | {out['seconds']:.1f} "
+            f"| {mode} | {out['rows']:,} | {out['distinct']:,} | {out['sent']:,} | {out['fp32']:,} "
+            f"| {out['seconds']:.1f} "
             f"| {out['rows'] / out['seconds']:,.0f} | {out['rows'] / out['cpu_seconds']:,.0f} "
             f"| {out['peak_rss_gib']:.2f} GiB | {len(pairs)} | {recall} |",
             flush=True,

