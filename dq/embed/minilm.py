@@ -173,7 +173,7 @@ class SentenceEncoder:
 
         Where the CPU computes bf16 natively (``bf16_native``) this is ~1.8x the fp32 ONNX graph,
         and cosines stay within ~0.003 of fp32's (docs/semantic.md), so fp32 rescores only the rows
-        near a decision. The torch model is loaded beside an ONNX session when needed (~90 MB).
+        near a decision. A torch copy of the model is loaded for it (~90 MB).
         """
         import torch
 
@@ -187,17 +187,22 @@ class SentenceEncoder:
         return out
 
     def _torch_model(self) -> Any:
-        """The torch model on the CPU (loaded on first use when the ONNX engine runs fp32)."""
+        """The model for the bf16 pass: torch, CPU, eager attention, loaded on first use.
+
+        Not SDPA: its CPU flash-attention kernel calls MKL's bf16 GEMM inside an OpenMP region, and
+        once numba's OpenMP layer has loaded the system libgomp (the lexical checks run first in a
+        rule set) those calls nest thread teams: 55x slower, measured. Eager attention is as fast.
+        """
         self._load()
         if isinstance(self.source, str):
             raise DqError("dq.semantic: a bf16 pass needs a model folder")
-        if self._model is None or self.device != "cpu":
+        if self._cpu_model is None:
             from transformers import AutoModel
 
-            if self._cpu_model is None:
-                self._cpu_model = AutoModel.from_pretrained(str(self.source), local_files_only=True).eval()
-            return self._cpu_model
-        return self._model
+            self._cpu_model = AutoModel.from_pretrained(
+                str(self.source), local_files_only=True, attn_implementation="eager"
+            ).eval()
+        return self._cpu_model
 
     def encode_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 64) -> np.ndarray:
         """``encode`` from token ids (``token_ids``' output): the fast path tokenizes once."""
