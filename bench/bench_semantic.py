@@ -109,7 +109,7 @@ def run_mode(
         "distinct": distinct,
         "distinct_all": distinct_all,
         "sent": check.sent,
-        "fp32": check.rescored if check.bf16() else check.sent,
+        "fp32": check.rescored if options["fast"] and check.bf16() else check.sent,
         "seconds": seconds,
         "cpu_seconds": cpu,
         "peak_rss_gib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
