@@ -172,9 +172,9 @@ class SentenceEncoder:
     def encode_bf16(self, ids: Sequence[Sequence[int]], batch_size: int = 32) -> np.ndarray:
         """``encode_ids`` with bfloat16 matrix products (torch autocast on the CPU): a routing pass.
 
-        Where the CPU computes bf16 natively (``bf16_native``) this is ~1.8x the fp32 ONNX graph,
-        and cosines stay within ~0.003 of fp32's (docs/semantic.md), so fp32 rescores only the rows
-        near a decision. A torch copy of the model is loaded for it (~90 MB).
+        Where the CPU computes bf16 natively (``bf16_native``) this is 1.2-1.45x the fp32 ONNX
+        graph, and cosines stay within 0.004 of fp32's (docs/semantic.md), so fp32 rescores only
+        the rows near a decision. A torch copy of the model is loaded for it (~90 MB).
         """
         import torch
 
