@@ -8,6 +8,7 @@ texts are sorted by length, so short questions do not pay for long ones.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -226,6 +227,7 @@ class SentenceEncoder:
         return out
 
 
+@functools.cache
 def bf16_native() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX, read from /proc/cpuinfo).
 

@@ -124,18 +124,16 @@ def needs_fp32(
     that verification may still drop.
     """
     keep = sims[:, 0] >= threshold
-    if floor < threshold and item_quantities is None:
-        keep |= sims[:, 0] >= floor
-    elif floor < threshold and item_quantities is not None:
-        keep |= sims[:, -1] >= floor
-        rest = np.flatnonzero(~keep & (sims[:, 0] >= floor))
-        gated = quantity_gated(
-            [texts[int(i)] for i in rest],
-            sims[rest],
-            idx[rest],
-            item_quantities,
-            (floor, min_count),
-            (2.0, 1.0),
-        )
-        keep[rest[gated]] = True
+    if floor >= threshold:  # the tier is off
+        return keep
+    if item_quantities is None:
+        return keep | (sims[:, 0] >= floor)
+    keep |= sims[:, -1] >= floor
+    rest = np.flatnonzero(~keep & (sims[:, 0] >= floor))
+    no_overlap_gate = (2.0, 1.0)  # no cosine reaches 2.0
+    texts_rest = [texts[int(i)] for i in rest]
+    gated = quantity_gated(
+        texts_rest, sims[rest], idx[rest], item_quantities, (floor, min_count), no_overlap_gate
+    )
+    keep[rest[gated]] = True
     return keep
