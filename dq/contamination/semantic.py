@@ -199,12 +199,15 @@ class SemanticCheck(ContaminationCheck):
         )
         expanded = expanded.explode("pos")
         answers = rows["expected_answer"] if "expected_answer" in rows.columns else None
-        out = []
+        out, memo = [], {}  # rows sharing a problem and an answer share a verdict: verified once
         for r in expanded.iter_rows(named=True):
             b = names.index(r["benchmark"])
-            item_answer = _bench_answer(benchmarks[r["benchmark"]], r["item"])
             train_answer = None if answers is None else answers[int(r["pos"])]
-            kind, evidence = self.verify(batch[r["doc"]], items[b][r["item"]], train_answer, item_answer)
+            key = (r["doc"], b, r["item"], train_answer)
+            if key not in memo:
+                item_answer = _bench_answer(benchmarks[r["benchmark"]], r["item"])
+                memo[key] = self.verify(batch[r["doc"]], items[b][r["item"]], train_answer, item_answer)
+            kind, evidence = memo[key][0], dict(memo[key][1])
             if r["score"] < self.options.threshold and not evidence["verified_tier"]:
                 continue  # below the threshold only a verified rewrite is a match
             evidence["cosine"] = round(r["score"], 4)

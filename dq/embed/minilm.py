@@ -173,9 +173,10 @@ class SentenceEncoder:
     def encode_bf16(self, ids: Sequence[Sequence[int]], batch_size: int = 32) -> np.ndarray:
         """``encode_ids`` with bfloat16 matrix products (torch autocast on the CPU): a routing pass.
 
-        Where the CPU computes bf16 natively (``bf16_native``) this is 1.2-1.45x the fp32 ONNX
-        graph, and cosines stay within 0.004 of fp32's (docs/semantic.md), so fp32 rescores only
-        the rows near a decision. A torch copy of the model is loaded for it (~90 MB).
+        Linear layers in bf16, attention in fp32 (``dq.embed.attention``). Where the CPU computes
+        bf16 natively (``bf16_native``) this is ~2-3x the fp32 ONNX graph, and cosines stay within
+        0.004 of fp32's (docs/semantic.md), so fp32 rescores only the rows near a decision. A torch
+        copy of the model is loaded for it (~90 MB).
         """
         import torch
 
@@ -190,21 +191,25 @@ class SentenceEncoder:
         return out
 
     def _torch_model(self) -> Any:
-        """The model for the bf16 pass: torch, CPU, eager attention, loaded on first use.
+        """The model for the bf16 pass: torch, CPU, loaded on first use; attention in fp32 SDPA.
 
-        Not SDPA: its CPU flash-attention kernel calls MKL's bf16 GEMM inside an OpenMP region, and
-        once numba's OpenMP layer has loaded the system libgomp (the lexical checks run first in a
-        rule set) those calls nest thread teams: 55x slower, measured. Eager attention is as fast.
+        ``dq.embed.attention`` says why: eager attention in bf16 was 45 % of the pass, and SDPA in
+        bf16 nests OpenMP thread teams once numba has run (55x slower). Eager where transformers
+        cannot register an attention function. Linear weights are stored in bf16: run it under
+        bf16 autocast only.
         """
+        from dq.embed import attention
+
         self._load()
         if isinstance(self.source, str):
             raise DqError("dq.semantic: a bf16 pass needs a model folder")
         if self._cpu_model is None:
             from transformers import AutoModel
 
-            self._cpu_model = AutoModel.from_pretrained(
-                str(self.source), local_files_only=True, attn_implementation="eager"
+            model = AutoModel.from_pretrained(
+                str(self.source), local_files_only=True, attn_implementation=attention.register() or "eager"
             ).eval()
+            self._cpu_model = attention.bf16_linears(model)
         return self._cpu_model
 
     def encode_ids(self, ids: Sequence[Sequence[int]], batch_size: int = 64) -> np.ndarray:
