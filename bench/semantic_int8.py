@@ -10,8 +10,8 @@ uint8 weights, int8 weights, int8 per-channel), each in one timed pass (length-b
 the shift of each text's top-1 cosine to GSM8K test + MATH test, and how many decisions at 0.85
 and 0.75 (the threshold and the verified tier's floor) it flips, and the largest cosine shift over
 every (text, item) pair. bf16 = ``SentenceEncoder.encode_bf16`` (the model in bf16, attention in
-fp32, batches of 32), the routing pass of ``bf16_pass``. ``--longest``: the N longest problems (up to 256 tokens), where
-rounding errors accumulate most.
+fp32, batches of 32), the routing pass of ``bf16_pass``. ``--longest``: the N longest problems (up
+to 256 tokens), where rounding errors accumulate most.
 """
 
 from __future__ import annotations

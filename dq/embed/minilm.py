@@ -193,11 +193,9 @@ class SentenceEncoder:
     def _torch_model(self) -> Any:
         """The model for the bf16 pass: torch, CPU, loaded on first use; attention in fp32 SDPA.
 
-        ``dq.embed.attention`` says why: eager attention in bf16 was 45 % of the pass, and SDPA in
-        bf16 nests OpenMP thread teams once numba has run (55x slower). Eager where transformers
-        cannot register an attention function. The whole model is cast to bf16: 3.6-3.8x the fp32
-        ONNX graph where bf16 is native, against 3.45-3.7x with fp32 LayerNorms and residuals under
-        autocast, for a largest cosine shift of 0.0042 instead of 0.0031 (the margin is 0.02).
+        Why fp32 SDPA: ``dq.embed.attention``. The whole model is cast to bf16 rather than run under
+        autocast (faster, slightly larger error: docs/semantic.md, item 4). Eager attention where
+        transformers cannot register an attention function.
         """
         import torch
 
