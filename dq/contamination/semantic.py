@@ -166,9 +166,11 @@ class SemanticCheck(ContaminationCheck):
         encoder = self.encoder()
         if mode == "off" or isinstance(encoder.source, str) or encoder.device != "cpu":
             return False
+        from dq.embed import attention
         from dq.embed.minilm import bf16_native
 
-        return mode == "on" or bf16_native()
+        # measured only with fp32 attention: without transformers' registries, fp32 alone
+        return mode == "on" or (bf16_native() and attention.register() is not None)
 
     def _near_in_bf16(
         self, ids: list[list[int]], texts: list[str], bench: np.ndarray, quantities: list[Counter[str]] | None

@@ -53,7 +53,7 @@ def register() -> str | None:
     try:
         from transformers import AttentionInterface
         from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
-    except ImportError:  # transformers < 4.53: the bf16 pass falls back to eager attention
+    except ImportError:  # transformers < 4.53: no bf16 pass (fp32 only)
         return None
     AttentionInterface.register(NAME, fp32_sdpa)
     AttentionMaskInterface.register(NAME, sdpa_mask)

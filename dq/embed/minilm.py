@@ -194,8 +194,7 @@ class SentenceEncoder:
         """The model for the bf16 pass: torch, CPU, loaded on first use; attention in fp32 SDPA.
 
         Why fp32 SDPA: ``dq.embed.attention``. The whole model is cast to bf16 rather than run under
-        autocast (faster, slightly larger error: docs/semantic.md, item 4). Eager attention where
-        transformers cannot register an attention function.
+        autocast (faster, slightly larger error: docs/semantic.md, item 4).
         """
         import torch
 
@@ -204,11 +203,14 @@ class SentenceEncoder:
         self._load()
         if isinstance(self.source, str):
             raise DqError("dq.semantic: a bf16 pass needs a model folder")
+        name = attention.register()
+        if name is None:  # a bf16 model with bf16 eager attention was never measured
+            raise DqError("dq.semantic: the bf16 pass needs transformers >= 4.53 (or set bf16_pass = 'off')")
         if self._cpu_model is None:
             from transformers import AutoModel
 
             model = AutoModel.from_pretrained(
-                str(self.source), local_files_only=True, attn_implementation=attention.register() or "eager"
+                str(self.source), local_files_only=True, attn_implementation=name
             ).eval()
             self._cpu_model = model.to(torch.bfloat16)
         return self._cpu_model
