@@ -55,8 +55,9 @@ class SemanticCheck(ContaminationCheck):
         if self._encoder is None:
             from dq.embed.minilm import SentenceEncoder
 
+            o = self.options
             self._encoder = SentenceEncoder(
-                self.options.model, device=self.options.device, engine=self.options.engine
+                o.model, device=o.device, engine=o.engine, bf16_compile=o.bf16_compile
             )
         return self._encoder
 
