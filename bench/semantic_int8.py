@@ -9,9 +9,12 @@ uint8 weights, int8 weights, int8 per-channel), each in one timed pass (length-b
 64, as dq runs them). Printed per variant: seconds, speed-up, the cosine of its vectors to fp32's,
 the shift of each text's top-1 cosine to GSM8K test + MATH test, and how many decisions at 0.85
 and 0.75 (the threshold and the verified tier's floor) it flips, and the largest cosine shift over
-every (text, item) pair. bf16 = ``SentenceEncoder.encode_bf16`` (the model in bf16, attention in
-fp32, batches of 32), the routing pass of ``bf16_pass``. ``--longest``: the N longest problems (up
-to 256 tokens), where rounding errors accumulate most.
+every (text, item) pair. bf16 = ``SentenceEncoder.encode_bf16`` (the model in bf16, batches of
+32), the routing pass of ``bf16_pass``, eager with attention in the dtype its timing picks;
+bf16-fp32-attn = the same with attention forced to fp32; bf16-compiled = under torch.compile
+(``bf16_compile = "on"``; compiled on the first 64 texts outside the clock). ``--longest``: the N
+longest problems (up to 256 tokens), where rounding errors accumulate most. ``--variants``: a
+comma-separated subset.
 """
 
 from __future__ import annotations
@@ -37,12 +40,35 @@ def embed(encoder: object, path: Path, ids: list[list[int]], threads: int) -> tu
     return out, time.perf_counter() - start
 
 
+def bf16_pass(variant: str, ids: list[list[int]]) -> tuple[np.ndarray, float]:
+    """``encode_bf16`` as the variant runs it, timed after loading (and compiling) on 64 texts."""
+    from dq.embed import attention
+    from dq.embed.minilm import SentenceEncoder
+
+    encoder = SentenceEncoder(bf16_compile="on" if variant == "bf16-compiled" else "off")
+    timed = attention.choose_compute_dtype
+    if variant == "bf16-fp32-attn":
+        attention.choose_compute_dtype = lambda model: setattr(
+            model.config, attention.COMPUTE_DTYPE, "float32"
+        )
+    try:
+        encoder.encode_bf16(ids[:64])
+        start = time.perf_counter()
+        vecs = encoder.encode_bf16(ids)
+        seconds = time.perf_counter() - start
+    finally:
+        attention.choose_compute_dtype = timed
+    print(f"  ({variant}: attention in {getattr(encoder._torch_model().config, attention.COMPUTE_DTYPE)})")
+    return vecs, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--texts", type=int, default=3000)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--longest", action="store_true", help="the longest problems, not the first")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    parser.add_argument("--variants", default="uint8,int8,int8-chan,bf16,bf16-fp32-attn,bf16-compiled")
     args = parser.parse_args()
     import torch
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -82,14 +108,13 @@ def main() -> None:
         "int8": {"weight_type": QuantType.QInt8},
         "int8-chan": {"weight_type": QuantType.QInt8, "per_channel": True},
     }
+    chosen = args.variants.split(",")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, options in [*variants.items(), ("bf16", {})]:
-            if name == "bf16":
-                encoder.encode_bf16(ids[:64])  # loads the torch copy outside the clock
-                start = time.perf_counter()
-                vecs = encoder.encode_bf16(ids)
-                seconds = time.perf_counter() - start
+        for name in chosen:
+            if name.startswith("bf16"):
+                vecs, seconds = bf16_pass(name, ids)
             else:
+                options = variants[name]
                 path = Path(tmp) / f"{name}.onnx"
                 quantize_dynamic(str(fp32), str(path), **options)  # type: ignore[arg-type]
                 vecs, seconds = embed(encoder, path, ids, args.threads)
