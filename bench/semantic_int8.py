@@ -23,6 +23,7 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -40,6 +41,13 @@ def embed(encoder: object, path: Path, ids: list[list[int]], threads: int) -> tu
     return out, time.perf_counter() - start
 
 
+def _fp32_attention(model: Any, length: int = 64, batch: int = 32, repeats: int = 3) -> str:
+    from dq.embed import attention
+
+    setattr(model.config, attention.COMPUTE_DTYPE, "float32")
+    return "float32"
+
+
 def bf16_pass(variant: str, ids: list[list[int]]) -> tuple[np.ndarray, float]:
     """``encode_bf16`` as the variant runs it, timed after loading (and compiling) on 64 texts."""
     from dq.embed import attention
@@ -48,9 +56,7 @@ def bf16_pass(variant: str, ids: list[list[int]]) -> tuple[np.ndarray, float]:
     encoder = SentenceEncoder(bf16_compile="on" if variant == "bf16-compiled" else "off")
     timed = attention.choose_compute_dtype
     if variant == "bf16-fp32-attn":
-        attention.choose_compute_dtype = lambda model: setattr(
-            model.config, attention.COMPUTE_DTYPE, "float32"
-        )
+        attention.choose_compute_dtype = _fp32_attention
     try:
         encoder.encode_bf16(ids[:64])
         start = time.perf_counter()
