@@ -300,3 +300,24 @@ def test_contamination_action_overrides_the_kind_actions_too(tmp_path: Path) -> 
     assert hard.exit_code == 1, hard.output
     matches = [json.loads(line) for line in (tmp_path / "hard/reports/contamination_matches.jsonl").open()]
     assert matches and {m["action"] for m in matches} == {"fail"}
+
+
+def test_template_masks_the_sign_before_a_number() -> None:
+    """A MATH-style copy whose numbers changed sign ("-2" -> "280", "- 3y" -> "+ 7y") keeps its
+    template: Functional MATH held such copies that no check reported."""
+    item = "Given that $2x - 3y = 8$ and $4x + 3y = -2$, what is the product of $x$ and $y$?"
+    bench = pl.DataFrame({"question": [item, "Find the domain of $\\sqrt{6-x-x^2}$."]}).with_row_index(
+        "benchmark_index"
+    )
+    rows = _rows(
+        [
+            "Given that $7x + 7y = 56$ and $14x + 7y = 280$, what is the product of $x$ and $y$?",
+            "Given that $7x + 7y = 56$ and $14x + 7y = 280$, what is the sum of $x$ and $y$?",
+        ]
+    )
+    found = TemplateCheck(TemplateCheck.Options()).find(rows, {"math": bench})
+    assert found.select("pos", "benchmark_index", "kind").rows() == [(0, 0, "numbers_changed")]
+    assert json.loads(found["evidence"][0])["numbers"] == [
+        ["7", "+7", "56", "14", "+7", "280"],
+        ["2", "-3", "8", "4", "+3", "-2"],
+    ]

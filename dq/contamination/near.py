@@ -265,8 +265,10 @@ class NgramCheck(ContaminationCheck):
 class TemplateCheck(ContaminationCheck):
     """The canonical problem equals a benchmark item once every number is masked.
 
-    Catches GSM8K-style copies with the numbers changed or permuted, labelled by ``kind``
-    (verbatim, near, numbers_permuted, numbers_changed), with both number lists as evidence.
+    A number is masked with the sign or operator right before it (``- 3``, ``+4``), so a copy whose
+    edit also flipped a sign still matches. Catches GSM8K- and MATH-style copies with the numbers
+    changed or permuted, labelled by ``kind`` (verbatim, near, numbers_permuted, numbers_changed),
+    with both number lists (signs included) as evidence.
     """
 
     name = "dq.template"
@@ -276,24 +278,20 @@ class TemplateCheck(ContaminationCheck):
     def find(self, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> pl.DataFrame:
         bench = {
             name: (
-                pl.DataFrame(
-                    {"item": b["benchmark_index"], "m": shingles.prepare(b["question"], mask_numbers=True)}
-                ),
+                pl.DataFrame({"item": b["benchmark_index"], "m": shingles.template_keys(b["question"])}),
                 shingles.prepare(b["question"]),
             )
             for name, b in benchmarks.items()
         }
         frames = []
         for texts, positions in _batches(rows, self.options.batch_size, self):
-            masked = pl.DataFrame(
-                {"doc": np.arange(texts.len()), "m": shingles.prepare(texts, mask_numbers=True)}
-            )
+            masked = pl.DataFrame({"doc": np.arange(texts.len()), "m": shingles.template_keys(texts)})
             canon = shingles.prepare(texts)
             found = []
             for name, (items, bcanon) in bench.items():
                 for doc, item in masked.join(items, on="m").select("doc", "item").iter_rows():
                     t_text, b_text = canon[doc], bcanon[item]
-                    t_nums, b_nums = shingles.numbers(t_text), shingles.numbers(b_text)
+                    t_nums, b_nums = shingles.signed_numbers(t_text), shingles.signed_numbers(b_text)
                     evidence = {
                         "normalization": "canonical problem; numbers masked",
                         "numbers": [t_nums, b_nums],
