@@ -69,8 +69,9 @@ def test_failed_compile_falls_back_to_eager_in_auto(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "torch.compile failed (CppCompileError: no working C++ compiler)" in err
     forced, ids = _encoder_and_ids("on")
-    with pytest.raises(DqError, match="bf16_compile = 'on' but torch.compile failed"):
+    with pytest.raises(DqError, match="bf16_compile = 'on' but torch.compile failed") as raised:
         forced.encode_bf16(ids)
+    assert "\n" not in str(raised.value)
 
 
 @pytest.mark.skipif(not compiled.compiler_found(), reason="torch.compile needs a C++ compiler on PATH")

@@ -57,12 +57,12 @@ class Bf16Runner:
             try:
                 return self._compiled_forward(input_ids, mask)
             except Exception as exc:  # inductor raises many types; eager gives the same routing
-                if self.mode == "on":
+                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+                if self.mode == "on":  # one line, not inductor's multi-page report
                     raise DqError(
-                        f"dq.semantic: bf16_compile = 'on' but torch.compile failed: {exc}"
+                        f"dq.semantic: bf16_compile = 'on' but torch.compile failed: {first_line}"
                     ) from exc
                 self.failed = True
-                first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
                 print(
                     f"dq.semantic: torch.compile failed ({first_line}); the bf16 pass runs eager",
                     file=sys.stderr,

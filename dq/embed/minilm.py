@@ -201,8 +201,8 @@ class SentenceEncoder:
     def _torch_model(self) -> Any:
         """The model for the bf16 pass: torch, CPU, loaded on first use; attention is one SDPA kernel.
 
-        Why SDPA, and in which dtype: ``dq.embed.attention``. The whole model is cast to bf16 rather than run under
-        autocast (faster, slightly larger error: docs/semantic.md, item 4).
+        Why SDPA, and in which dtype: ``dq.embed.attention``. The whole model is cast to bf16
+        rather than run under autocast (faster, slightly larger error: docs/semantic.md, item 4).
         """
         import torch
 
