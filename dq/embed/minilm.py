@@ -114,11 +114,9 @@ class SentenceEncoder:
         if self.engine == "onnx":  # the torch model is not kept: ~0.3 GiB less resident
             self._ort = _onnx_session(self.source, self.fingerprint, self._pooling)
             return
-        from transformers import AutoModel
+        from dq.embed.load import auto_model
 
-        self._model = (
-            AutoModel.from_pretrained(str(self.source), local_files_only=True).to(self.device).eval()
-        )
+        self._model = auto_model(str(self.source)).to(self.device).eval()
 
     @property
     def tokenizer(self) -> Any:
@@ -216,11 +214,9 @@ class SentenceEncoder:
         if name is None:  # bf16 eager attention was never measured
             raise DqError("dq.semantic: the bf16 pass needs transformers >= 4.53 (or set bf16_pass = 'off')")
         if self._cpu_model is None:
-            from transformers import AutoModel
+            from dq.embed.load import auto_model
 
-            model = AutoModel.from_pretrained(
-                str(self.source), local_files_only=True, attn_implementation=name
-            ).eval()
+            model = auto_model(str(self.source), attn_implementation=name).eval()
             self._cpu_model = model.to(torch.bfloat16)
             self._bf16_runner = Bf16Runner(self._cpu_model, self.bf16_compile)
         return self._cpu_model
@@ -277,14 +273,13 @@ def resolve_engine(engine: str, source: Path | str, device: str) -> str:
 
 def _onnx_session(source: Path, fingerprint: str, pooling: str) -> Any:
     """The cached ONNX export of the model folder (exported from a fresh copy on first use)."""
-    from transformers import AutoModel
-
     from dq.embed import onnx
     from dq.embed.encode import cache_dir
+    from dq.embed.load import auto_model
 
     path = cache_dir() / fingerprint / f"model-{onnx.EXPORT_KEY}-{pooling}.onnx"
     if not path.is_file():
-        onnx.export(AutoModel.from_pretrained(str(source), local_files_only=True), path, pooling)
+        onnx.export(auto_model(str(source)), path, pooling)
     return onnx.session(path)
 
 
