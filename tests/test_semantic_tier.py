@@ -157,6 +157,17 @@ def test_bf16_vectors_stay_near_fp32(monkeypatch: pytest.MonkeyPatch, attention_
     assert rough.shape == exact.shape and float(np.abs(cosines).max()) < 0.005  # the margin is 0.02
 
 
+def test_attention_dtype_does_not_flap_on_near_timings() -> None:
+    """A chosen dtype stays until the other is clearly faster (a compiled pass would recompile)."""
+    from dq.embed.attention import pick
+
+    assert pick(None, {"bfloat16": 1.0, "float32": 1.0}) == "bfloat16"
+    assert pick(None, {"bfloat16": 1.1, "float32": 1.0}) == "float32"
+    assert pick("float32", {"bfloat16": 0.8, "float32": 1.0}) == "float32"
+    assert pick("float32", {"bfloat16": 0.3, "float32": 1.0}) == "bfloat16"
+    assert pick("bfloat16", {"bfloat16": 55.0, "float32": 1.0}) == "float32"
+
+
 @pytest.mark.parametrize("slow", ["bfloat16", "float32"])
 def test_attention_dtype_is_the_faster_one(monkeypatch: pytest.MonkeyPatch, slow: str) -> None:
     """The timing picks fp32 where bf16 SDPA is slow (OpenMP teams nesting: 55x), else bf16."""

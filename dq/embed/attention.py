@@ -53,11 +53,17 @@ def sdpa(
     return out.transpose(1, 2).contiguous().to(dtype), None
 
 
+#: Once chosen, a dtype is kept unless the other runs this many times faster: a compiled pass
+#: recompiles (15-30 s) when the dtype changes, and near-equal timings must not make it flap.
+SWITCH_FACTOR = 1.5
+
+
 def choose_compute_dtype(model: Any, length: int = 64, batch: int = 32, repeats: int = 3) -> str:
     """Set (and return) the faster of bf16 and fp32 attention for ``model``, timed on one padded batch.
 
     The best of ``repeats`` timings of each: bf16 is expected ~3x faster, and 55x slower where
-    OpenMP teams nest, so noise on a shared machine does not change the choice.
+    OpenMP teams nest, so noise on a shared machine does not change the choice; a dtype already
+    chosen is kept unless the other is ``SWITCH_FACTOR`` times faster.
     """
     import torch
 
@@ -79,9 +85,18 @@ def choose_compute_dtype(model: Any, length: int = 64, batch: int = 32, repeats:
                 times.append(time.perf_counter() - start)
         return min(times[1:])
 
-    chosen = "bfloat16" if best(torch.bfloat16) <= best(torch.float32) else "float32"
+    seconds = {"bfloat16": best(torch.bfloat16), "float32": best(torch.float32)}
+    chosen = pick(getattr(config, COMPUTE_DTYPE, None), seconds)
     setattr(config, COMPUTE_DTYPE, chosen)
     return chosen
+
+
+def pick(current: str | None, seconds: dict[str, float]) -> str:
+    """The dtype to use: the faster one (bf16 on a tie), or ``current`` unless clearly beaten."""
+    fastest = min(seconds, key=lambda d: (seconds[d], d != "bfloat16"))
+    if current in seconds and seconds[fastest] * SWITCH_FACTOR > seconds[current]:
+        return current
+    return fastest
 
 
 @functools.cache
