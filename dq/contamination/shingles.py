@@ -241,9 +241,9 @@ def numbers(text: str) -> list[str]:
     return re.findall(NUMBER, text)
 
 
-def template_keys(texts: pl.Series) -> pl.Series:
-    """``dq.template``'s key: the canonical text with each number, and the sign before it, as ``0``."""
-    return vector.canonical_problem(texts).str.replace_all(SIGNED_NUMBER, "0")
+def template_keys(canonical: pl.Series) -> pl.Series:
+    """``dq.template``'s key of canonical texts (``prepare``): each number, and the sign before it, as ``0``."""
+    return canonical.str.replace_all(SIGNED_NUMBER, "0")
 
 
 def signed_numbers(text: str) -> list[str]:
